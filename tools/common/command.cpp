@@ -1,0 +1,58 @@
+#include "command.h"
+
+#include <cstdio>
+#include <exception>
+#include <map>
+
+#include "d2l/core/error.h"
+
+namespace d2l::cli {
+
+int run_main(const std::string& prog, const std::string& description, int argc, char** argv,
+             const std::function<void(CLI::App&)>& extra) {
+  CLI::App app{description, prog};
+  app.require_subcommand(0, 1);
+  app.fallthrough(false);
+  app.get_formatter()->column_width(30);
+  std::map<CLI::App*, Runner> runners;
+  try {
+    for (auto& c : registry()) {
+      CLI::App* sub = app.add_subcommand(c.name, c.summary);
+      runners[sub] = c.setup(*sub);
+    }
+    if (extra) extra(app);
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
+    std::fprintf(stderr, "Run with --help for more information.\n");
+    return 2;
+  } catch (const d2l::Error& e) {
+    std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
+    return e.exit_code();
+  }
+  for (auto& [sub, run] : runners) {
+    if (!sub->parsed()) continue;
+    try {
+      return run ? run() : 0;
+    } catch (const d2l::Error& e) {
+      std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
+      return e.exit_code();
+    } catch (const std::exception& e) {
+      // LibTorch's errors carry a multi-line backtrace: the first line is the message.
+      std::string what = e.what();
+      what = what.substr(0, what.find('\n'));
+      std::fprintf(stderr, "%s: %s\n", prog.c_str(), what.c_str());
+      return 1;
+    }
+  }
+  std::fputs(app.help().c_str(), stdout);
+  return 0;
+}
+
+}  // namespace d2l::cli
