@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../common/command.h"
+#include "../common/torch_exe.h"
 
 #ifndef D2L_TORCH_VERSION_STR
 #define D2L_TORCH_VERSION_STR "none"
@@ -32,28 +33,11 @@ constexpr TorchCommand kTorchCommands[] = {
     {"bench", "Benchmarks: matmul, train MODEL, loader (LibTorch)"},
 };
 
-std::string self_dir() {
-  char buf[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string p(buf, static_cast<std::size_t>(n));
-  return p.substr(0, p.find_last_of('/'));
-}
-
-std::vector<std::string> torch_exe_candidates() {
-  std::vector<std::string> out;
-  if (const char* env = std::getenv("D2L_TORCH_EXE"); env && *env) out.emplace_back(env);
-  const std::string dir = self_dir();
-  out.push_back(dir + "/d2l-torch");
-  out.push_back(dir + "/../libexec/d2l/d2l-torch");
-  return out;
-}
-
 [[noreturn]] void exec_torch(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
   std::string looked;
-  for (const auto& path : torch_exe_candidates()) {
+  for (const auto& path : d2l::cli::torch_exe_candidates()) {
     if (::access(path.c_str(), X_OK) != 0) {
       looked += (looked.empty() ? "" : ", ") + path;
       continue;
