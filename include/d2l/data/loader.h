@@ -1,0 +1,124 @@
+#pragma once
+/// \file d2l/data/loader.h
+/// Mini-batch iteration over image data sets held in memory (LibTorch), and the book's
+/// `load_data_fashion_mnist` and kin.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "d2l/data/registry.h"
+
+namespace d2l::data {
+
+/// One mini-batch: X float [B, C, H, W] in [0, 1], y int64 [B].
+struct Batch {
+  at::Tensor X;
+  at::Tensor y;
+};
+
+/// Options of a DataLoader.
+struct LoaderOptions {
+  std::int64_t batch_size = 256;
+  bool shuffle = false;      ///< reshuffle every epoch (deterministic from seed and epoch)
+  std::uint64_t seed = 0;
+  std::int64_t resize = 0;   ///< 0: keep the size; else bilinear resize to resize x resize
+  bool prefetch = false;     ///< build the next batch on a background thread
+  bool drop_last = false;
+};
+
+/// An iterable over mini-batches of images decoded once into one contiguous uint8 tensor.
+/// Batches are built by gathering rows (`index_select`), converted to float and, when asked,
+/// resized by bilinear interpolation on the whole batch. Each `begin()` starts a new epoch with a
+/// new permutation (when shuffling): the order depends only on the seed and the epoch number,
+/// so a resumed run sees the same batches as an uninterrupted one.
+class DataLoader {
+ public:
+  /// images uint8 [N, C, H, W], labels int64 [N].
+  DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts);
+
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Batch*;
+    using reference = const Batch&;
+    Iterator() = default;
+    const Batch& operator*() const { return current_; }
+    const Batch* operator->() const { return &current_; }
+    Iterator& operator++();
+    bool operator==(const Iterator& o) const { return index_ == o.index_; }
+    bool operator!=(const Iterator& o) const { return index_ != o.index_; }
+
+   private:
+    friend class DataLoader;
+    Iterator(const DataLoader* loader, std::shared_ptr<std::vector<std::int64_t>> order,
+             std::int64_t index);
+    void load();
+    const DataLoader* loader_ = nullptr;
+    std::shared_ptr<std::vector<std::int64_t>> order_;
+    std::int64_t index_ = 0;
+    Batch current_;
+    std::shared_ptr<std::future<Batch>> next_;
+  };
+
+  /// Starts an epoch (the next one: epochs count from 0).
+  Iterator begin() const { return start_epoch(0); }
+  /// Starts the next epoch at batch `first_batch` (for resuming within an epoch).
+  Iterator start_epoch(std::int64_t first_batch) const;
+  Iterator end() const;
+  /// Batches per epoch.
+  std::int64_t size() const;
+  /// Examples per epoch.
+  std::int64_t num_examples() const { return n_; }
+  /// Sets the epoch the next `begin()` starts (for resuming).
+  void set_epoch(std::int64_t epoch) const { epoch_ = epoch; }
+  /// The epoch the next `begin()` starts.
+  std::int64_t epoch() const { return epoch_; }
+  /// Batch `b` of the given order (used by the iterator; public for benchmarks).
+  Batch make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const;
+  const LoaderOptions& options() const { return opts_; }
+  /// The decoded images (uint8 [N, C, H, W]) and labels (int64 [N]).
+  const at::Tensor& images() const { return images_; }
+  const at::Tensor& labels() const { return labels_; }
+
+ private:
+  at::Tensor images_, labels_;
+  LoaderOptions opts_;
+  std::int64_t n_;
+  mutable std::int64_t epoch_ = 0;
+};
+
+/// Converts a decoded ImageSet to tensors: uint8 [N, C, H, W] and int64 [N].
+std::pair<at::Tensor, at::Tensor> to_tensors(const ImageSet& set);
+
+/// Options for the load_data_* functions.
+struct DataOptions {
+  std::string data_dir;         ///< --data-dir ("" to search the usual places)
+  bool download = true;
+  std::uint64_t seed = 0;
+  bool prefetch = false;
+};
+
+/// The training iterable (reshuffled every epoch) and the test iterable (in order).
+using DataPair = std::pair<DataLoader, DataLoader>;
+
+/// The book's `load_data_fashion_mnist(batch_size, resize)`.
+DataPair load_data_fashion_mnist(std::int64_t batch_size, std::int64_t resize = 0,
+                                 const DataOptions& opts = {});
+/// The same for MNIST.
+DataPair load_data_mnist(std::int64_t batch_size, std::int64_t resize = 0,
+                         const DataOptions& opts = {});
+/// The same for CIFAR-10 (3 x 32 x 32).
+DataPair load_data_cifar10(std::int64_t batch_size, std::int64_t resize = 0,
+                           const DataOptions& opts = {});
+/// By data set name ("fashion-mnist", "mnist", "cifar10").
+DataPair load_data(const std::string& dataset, std::int64_t batch_size, std::int64_t resize = 0,
+                   const DataOptions& opts = {});
+
+}  // namespace d2l::data

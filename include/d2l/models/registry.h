@@ -1,0 +1,32 @@
+#pragma once
+/// \file d2l/models/registry.h
+/// The book's models by name, with the book's training defaults (LibTorch).
+#include <torch/nn/modules/container/sequential.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace d2l {
+
+/// A model the command line knows.
+struct ModelSpec {
+  std::string name;         ///< "linreg", "softmax", "mlp", "lenet"
+  std::string description;
+  std::string dataset;      ///< default data set ("synthetic" for linreg)
+  std::int64_t epochs;
+  double lr;
+  std::int64_t batch_size;
+  std::string chapter;      ///< where the book trains it
+};
+
+/// All models, in the book's order.
+const std::vector<ModelSpec>& model_specs();
+/// The model called `name`; throws d2l::Error (BadInput) listing the valid names.
+const ModelSpec& model_spec(const std::string& name);
+/// A freshly initialised network for an image classification model (not linreg), for images of
+/// `channels` x `size` x `size` and `classes` classes.
+torch::nn::Sequential make_model(const std::string& name, std::int64_t channels = 1,
+                                 std::int64_t size = 28, std::int64_t classes = 10);
+
+}  // namespace d2l

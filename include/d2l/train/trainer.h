@@ -1,0 +1,81 @@
+#pragma once
+/// \file d2l/train/trainer.h
+/// A training loop for code that outgrows `train_ch6` (LibTorch).
+#include <c10/core/Device.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/optim/optimizer.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "d2l/data/loader.h"
+#include "d2l/train/checkpoint.h"
+#include "d2l/train/history.h"
+
+namespace d2l {
+
+/// Settings of a Trainer.
+struct TrainerOptions {
+  std::int64_t max_epochs = 10;
+  c10::Device device = c10::Device(c10::kCPU);
+  double grad_clip = 0;        ///< clip the gradients' global norm to this (0: off)
+  bool verbose = true;         ///< the book's lines on stdout
+  bool progress = true;        ///< a bar per epoch on a terminal, a plain line per epoch in a pipe
+  std::string checkpoint;      ///< file written atomically after every epoch ("" for none)
+  std::int64_t points_per_epoch = 5;  ///< chart points per epoch, as train_ch6 adds
+};
+
+/// What a per-batch callback sees.
+struct BatchEvent {
+  std::int64_t epoch;    ///< 0-based
+  std::int64_t batch;    ///< 0-based within the epoch
+  std::int64_t batches;  ///< per epoch
+  double loss;           ///< mean loss of the epoch so far
+  double train_acc;      ///< accuracy of the epoch so far
+};
+
+/// Trains a classifier with cross-entropy loss: the book's `train_ch6` loop with callbacks,
+/// gradient clipping, checkpoints and a stop flag. Stopping (Ctrl-C, SIGTERM) takes effect after
+/// the current batch and leaves a checkpoint that `resume` continues exactly.
+class Trainer {
+ public:
+  Trainer(torch::nn::Sequential net, std::shared_ptr<torch::optim::Optimizer> opt,
+          TrainerOptions opts);
+  /// Called after every batch.
+  void on_batch(std::function<void(const BatchEvent&)> cb) { on_batch_ = std::move(cb); }
+  /// Called after every epoch with its stats and the history so far.
+  void on_epoch(std::function<void(const EpochStats&, const History&)> cb) { on_epoch_ = std::move(cb); }
+  /// Called at every chart point (five per epoch by default), as train_ch6 feeds its Animator.
+  void on_point(std::function<void(const ChartPoint&)> cb) { on_point_ = std::move(cb); }
+  /// Continues from a checkpoint file (loads net, optimizer, RNG, history and position).
+  void resume(const std::string& checkpoint_path);
+  /// Trains until max_epochs or a stop request; returns the history. `history` fields naming
+  /// the run (model, dataset, ...) are taken from `meta`.
+  History fit(const data::DataLoader& train, const data::DataLoader& test, const History& meta = {});
+  /// True when the last fit ended on a stop request.
+  bool stopped() const { return stopped_; }
+  /// Asks a running fit to stop after the current batch (safe from a signal handler).
+  static void request_stop() { stop_flag().store(true); }
+  /// Clears a stop request.
+  static void clear_stop() { stop_flag().store(false); }
+  static std::atomic<bool>& stop_flag();
+  torch::nn::Sequential& net() { return net_; }
+
+ private:
+  torch::nn::Sequential net_;
+  std::shared_ptr<torch::optim::Optimizer> opt_;
+  TrainerOptions opts_;
+  TrainState state_;
+  bool stopped_ = false;
+  std::function<void(const BatchEvent&)> on_batch_;
+  std::function<void(const EpochStats&, const History&)> on_epoch_;
+  std::function<void(const ChartPoint&)> on_point_;
+};
+
+/// Installs handlers so SIGINT and SIGTERM call Trainer::request_stop() (a second signal exits
+/// at once with 130).
+void install_stop_signals();
+
+}  // namespace d2l

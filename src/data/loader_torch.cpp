@@ -1,0 +1,149 @@
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "d2l/core/error.h"
+#include "d2l/data/loader.h"
+
+namespace d2l::data {
+
+DataLoader::DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts)
+    : images_(std::move(images)), labels_(std::move(labels)), opts_(opts) {
+  if (opts_.batch_size < 1) throw bad_input("batch size must be at least 1");
+  if (opts_.resize < 0) throw bad_input("resize must be positive");
+  if (images_.dim() != 4) throw Error("DataLoader: images must be [N, C, H, W]");
+  if (labels_.dim() != 1 || labels_.size(0) != images_.size(0))
+    throw Error("DataLoader: labels must be [N] with N = images.size(0)");
+  images_ = images_.contiguous();
+  labels_ = labels_.to(torch::kLong).contiguous();
+  n_ = images_.size(0);
+}
+
+std::int64_t DataLoader::size() const {
+  const std::int64_t b = opts_.batch_size;
+  return opts_.drop_last ? n_ / b : (n_ + b - 1) / b;
+}
+
+Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const {
+  const std::int64_t start = b * opts_.batch_size;
+  const std::int64_t len = std::min(opts_.batch_size, n_ - start);
+  at::Tensor x, y;
+  if (order.empty()) {
+    x = images_.narrow(0, start, len);
+    y = labels_.narrow(0, start, len);
+  } else {
+    const auto idx = torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len},
+                                      torch::kLong);
+    x = images_.index_select(0, idx);
+    y = labels_.index_select(0, idx);
+  }
+  x = x.to(torch::kFloat).mul_(1.0f / 255.0f);
+  if (opts_.resize > 0 && (opts_.resize != x.size(2) || opts_.resize != x.size(3))) {
+    namespace F = torch::nn::functional;
+    x = F::interpolate(x, F::InterpolateFuncOptions()
+                              .size(std::vector<std::int64_t>{opts_.resize, opts_.resize})
+                              .mode(torch::kBilinear)
+                              .align_corners(false));
+  }
+  return {x, y};
+}
+
+DataLoader::Iterator DataLoader::start_epoch(std::int64_t first_batch) const {
+  auto order = std::make_shared<std::vector<std::int64_t>>();
+  if (opts_.shuffle) {
+    order->resize(static_cast<std::size_t>(n_));
+    std::iota(order->begin(), order->end(), 0);
+    std::seed_seq seq{static_cast<std::uint32_t>(opts_.seed), static_cast<std::uint32_t>(opts_.seed >> 32),
+                      static_cast<std::uint32_t>(epoch_), 0x9e3779b9u};
+    std::mt19937_64 rng(seq);
+    std::shuffle(order->begin(), order->end(), rng);
+  }
+  ++epoch_;
+  return Iterator(this, order, std::max<std::int64_t>(0, std::min(first_batch, size())));
+}
+
+DataLoader::Iterator DataLoader::end() const {
+  Iterator it;
+  it.index_ = size();
+  return it;
+}
+
+DataLoader::Iterator::Iterator(const DataLoader* loader,
+                               std::shared_ptr<std::vector<std::int64_t>> order, std::int64_t index)
+    : loader_(loader), order_(std::move(order)), index_(index) {
+  load();
+}
+
+void DataLoader::Iterator::load() {
+  if (!loader_ || index_ >= loader_->size()) {
+    current_ = {};
+    next_.reset();
+    return;
+  }
+  if (next_) {
+    current_ = next_->get();
+  } else {
+    current_ = loader_->make_batch(*order_, index_);
+  }
+  next_.reset();
+  if (loader_->opts_.prefetch && index_ + 1 < loader_->size()) {
+    const DataLoader* l = loader_;
+    auto order = order_;
+    const std::int64_t nxt = index_ + 1;
+    next_ = std::make_shared<std::future<Batch>>(
+        std::async(std::launch::async, [l, order, nxt] { return l->make_batch(*order, nxt); }));
+  }
+}
+
+DataLoader::Iterator& DataLoader::Iterator::operator++() {
+  ++index_;
+  load();
+  return *this;
+}
+
+std::pair<at::Tensor, at::Tensor> to_tensors(const ImageSet& set) {
+  auto images = torch::empty({set.n, set.channels, set.height, set.width}, torch::kUInt8);
+  std::memcpy(images.data_ptr(), set.pixels.data(), set.pixels.size());
+  auto labels = torch::empty({set.n}, torch::kLong);
+  auto* l = labels.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < set.n; ++i) l[i] = set.labels[static_cast<std::size_t>(i)];
+  return {images, labels};
+}
+
+DataPair load_data(const std::string& dataset, std::int64_t batch_size, std::int64_t resize,
+                   const DataOptions& opts) {
+  if (batch_size < 1) throw bad_input("--batch-size must be at least 1, got " + std::to_string(batch_size));
+  if (resize < 0 || resize > 4096) throw bad_input("--resize must be between 1 and 4096, got " + std::to_string(resize));
+  const DatasetInfo& info = dataset_info(dataset);
+  LocateOptions lo;
+  lo.data_dir = opts.data_dir;
+  lo.download = opts.download;
+  const std::string dir = locate_dataset(info, lo);
+  ImageSet train = read_split(info, dir, true);
+  ImageSet test = read_split(info, dir, false);
+  auto [xtr, ytr] = to_tensors(train);
+  auto [xte, yte] = to_tensors(test);
+  LoaderOptions tr;
+  tr.batch_size = batch_size;
+  tr.shuffle = true;
+  tr.seed = opts.seed;
+  tr.resize = resize;
+  tr.prefetch = opts.prefetch;
+  LoaderOptions te = tr;
+  te.shuffle = false;
+  return {DataLoader(xtr, ytr, tr), DataLoader(xte, yte, te)};
+}
+
+DataPair load_data_fashion_mnist(std::int64_t batch_size, std::int64_t resize, const DataOptions& o) {
+  return load_data("fashion-mnist", batch_size, resize, o);
+}
+DataPair load_data_mnist(std::int64_t batch_size, std::int64_t resize, const DataOptions& o) {
+  return load_data("mnist", batch_size, resize, o);
+}
+DataPair load_data_cifar10(std::int64_t batch_size, std::int64_t resize, const DataOptions& o) {
+  return load_data("cifar10", batch_size, resize, o);
+}
+
+}  // namespace d2l::data

@@ -1,0 +1,331 @@
+#include "d2l/data/registry.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "d2l/core/atomic_file.h"
+#include "d2l/core/error.h"
+
+#ifdef D2L_HAVE_OPENSSL
+#include <openssl/evp.h>
+#endif
+#ifdef D2L_HAVE_CURL
+#include <curl/curl.h>
+#endif
+
+namespace fs = std::filesystem;
+
+namespace d2l::data {
+namespace {
+
+const std::vector<DatasetInfo>& all() {
+  static const std::vector<DatasetInfo> sets = [] {
+    std::vector<DatasetInfo> v;
+    DatasetInfo fm;
+    fm.name = "fashion-mnist";
+    fm.format = "idx";
+    fm.mirrors = {"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"};
+    fm.downloads = {
+        {"train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"},
+        {"train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"},
+        {"t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"},
+        {"t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"}};
+    fm.train_files = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
+    fm.test_files = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    fm.classes = {"t-shirt", "trouser", "pullover", "dress", "coat",
+                  "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
+    fm.debian_package = "dataset-fashion-mnist";
+    fm.debian_dir = "/usr/share/datasets/fashion-mnist";
+    v.push_back(fm);
+
+    DatasetInfo mn = fm;
+    mn.name = "mnist";
+    mn.mirrors = {"https://ossci-datasets.s3.amazonaws.com/mnist/",
+                  "https://storage.googleapis.com/cvdf-datasets/mnist/"};
+    mn.downloads = {
+        {"train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"},
+        {"train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"},
+        {"t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
+        {"t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}};
+    mn.classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    mn.debian_package = "";
+    mn.debian_dir = "";
+    v.push_back(mn);
+
+    DatasetInfo cf;
+    cf.name = "cifar10";
+    cf.format = "cifar10";
+    cf.mirrors = {"https://www.cs.toronto.edu/~kriz/"};
+    cf.downloads = {
+        {"cifar-10-binary.tar.gz", "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"}};
+    cf.train_files = {"cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin",
+                      "cifar-10-batches-bin/data_batch_3.bin", "cifar-10-batches-bin/data_batch_4.bin",
+                      "cifar-10-batches-bin/data_batch_5.bin"};
+    cf.test_files = {"cifar-10-batches-bin/test_batch.bin"};
+    cf.classes = {"airplane", "automobile", "bird", "cat", "deer",
+                  "dog",      "frog",       "horse", "ship", "truck"};
+    cf.channels = 3;
+    cf.height = 32;
+    cf.width = 32;
+    v.push_back(cf);
+    return v;
+  }();
+  return sets;
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The path of `rel` in `dir`: as is, or with ".gz".
+std::string find_file(const std::string& dir, const std::string& rel) {
+  for (const std::string& cand : {dir + "/" + rel, dir + "/" + rel + ".gz"})
+    if (exists(cand)) return cand;
+  return "";
+}
+
+bool has_all(const DatasetInfo& info, const std::string& dir) {
+  for (const auto* files : {&info.train_files, &info.test_files})
+    for (const auto& f : *files)
+      if (find_file(dir, f).empty()) return false;
+  return true;
+}
+
+std::vector<std::string> labels_of(const std::vector<std::string>& names,
+                                   const std::vector<std::int64_t>& labels) {
+  std::vector<std::string> out;
+  out.reserve(labels.size());
+  for (auto l : labels) {
+    if (l < 0 || l >= static_cast<std::int64_t>(names.size()))
+      throw bad_input("label " + std::to_string(l) + " is not a class index");
+    out.push_back(names[static_cast<std::size_t>(l)]);
+  }
+  return out;
+}
+
+#ifdef D2L_HAVE_CURL
+std::size_t write_cb(char* ptr, std::size_t size, std::size_t n, void* user) {
+  auto* f = static_cast<std::FILE*>(user);
+  return std::fwrite(ptr, size, n, f) * size;
+}
+
+// Downloads url to path (via path.part); returns "" or the error text.
+std::string http_get(const std::string& url, const std::string& path) {
+  const std::string part = path + ".part";
+  std::FILE* f = std::fopen(part.c_str(), "wb");
+  if (!f) return "cannot write " + part;
+  CURL* c = curl_easy_init();
+  if (!c) {
+    std::fclose(f);
+    return "cannot start libcurl";
+  }
+  char err[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "d2l-cpp/" D2L_VERSION);
+  const CURLcode rc = curl_easy_perform(c);
+  curl_easy_cleanup(c);
+  const bool closed = std::fclose(f) == 0;
+  if (rc != CURLE_OK || !closed) {
+    ::unlink(part.c_str());
+    return err[0] ? err : curl_easy_strerror(rc);
+  }
+  if (std::rename(part.c_str(), path.c_str()) != 0) return "cannot rename " + part;
+  return "";
+}
+#endif
+
+std::string download(const DatasetInfo& info, const std::string& dir) {
+#ifdef D2L_HAVE_CURL
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return "cannot create " + dir + ": " + ec.message();
+  for (const auto& file : info.downloads) {
+    const std::string dest = dir + "/" + file.name;
+    std::string last_error;
+    bool ok = exists(dest) && sha256_file(dest) == file.sha256;
+    for (std::size_t m = 0; !ok && m < info.mirrors.size(); ++m) {
+      const std::string url = info.mirrors[m] + file.name;
+      std::fprintf(stderr, "%s: downloading %s\n", info.name.c_str(), url.c_str());
+      last_error = http_get(url, dest);
+      if (!last_error.empty()) continue;
+      const std::string got = sha256_file(dest);
+      if (got != file.sha256) {
+        ::unlink(dest.c_str());
+        last_error = url + ": SHA-256 " + got + " is not the expected " + file.sha256;
+        continue;
+      }
+      ok = true;
+    }
+    if (!ok) return last_error;
+    if (file.name.size() > 7 && file.name.compare(file.name.size() - 7, 7, ".tar.gz") == 0)
+      extract_tar(dest, dir);
+  }
+  return "";
+#else
+  (void)info;
+  (void)dir;
+  return "this build has no libcurl";
+#endif
+}
+
+}  // namespace
+
+std::vector<std::string> dataset_names() {
+  std::vector<std::string> names;
+  for (const auto& d : all()) names.push_back(d.name);
+  return names;
+}
+
+const DatasetInfo& dataset_info(const std::string& name) {
+  for (const auto& d : all())
+    if (d.name == name) return d;
+  std::string valid;
+  for (const auto& d : all()) valid += (valid.empty() ? "" : ", ") + d.name;
+  throw bad_input("unknown data set '" + name + "' (valid: " + valid + ")");
+}
+
+std::vector<std::string> get_fashion_mnist_labels(const std::vector<std::int64_t>& labels) {
+  return labels_of(dataset_info("fashion-mnist").classes, labels);
+}
+
+std::vector<std::string> get_cifar10_labels(const std::vector<std::int64_t>& labels) {
+  return labels_of(dataset_info("cifar10").classes, labels);
+}
+
+std::string default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/d2l";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.cache/d2l";
+}
+
+std::vector<std::string> search_dirs(const DatasetInfo& info, const LocateOptions& opts) {
+  std::vector<std::string> dirs;
+  if (!opts.data_dir.empty()) {
+    dirs.push_back(opts.data_dir);
+    dirs.push_back(opts.data_dir + "/" + info.name);
+  }
+  if (const char* env = std::getenv("D2L_DATA_DIR"); env && *env) {
+    dirs.push_back(env);
+    dirs.push_back(std::string(env) + "/" + info.name);
+  }
+  dirs.push_back(default_cache_dir() + "/" + info.name);
+  if (!info.debian_dir.empty()) dirs.push_back(info.debian_dir);
+  return dirs;
+}
+
+std::string locate_dataset(const DatasetInfo& info, const LocateOptions& opts) {
+  const auto dirs = search_dirs(info, opts);
+  for (const auto& d : dirs)
+    if (has_all(info, d)) return d;
+  const char* offline = std::getenv("D2L_OFFLINE");
+  const bool may_download = opts.download && !(offline && *offline && std::string(offline) != "0");
+  const std::string target =
+      (opts.data_dir.empty() ? default_cache_dir() : opts.data_dir) + "/" + info.name;
+  std::string why = "downloading is off";
+  if (may_download) {
+    why = download(info, target);
+    if (why.empty() && has_all(info, target)) return target;
+    if (why.empty()) why = "the download did not hold the expected files";
+    why = "download failed: " + why;
+  }
+  std::string looked;
+  for (const auto& d : dirs) looked += (looked.empty() ? "" : ", ") + d;
+  std::string ways;
+  if (!info.debian_package.empty()) ways += "apt-get install " + info.debian_package + "; ";
+  ways += "or download " + info.mirrors.front() + info.downloads.front().name +
+          (info.downloads.size() > 1 ? " (and the other files)" : "") + " into " + target +
+          "; or pass --data-dir DIR";
+  throw bad_input(info.name + ": data set not found (looked in " + looked + "; " + why +
+                  "). To get it: " + ways);
+}
+
+ImageSet read_split(const DatasetInfo& info, const std::string& dir, bool train) {
+  const auto& files = train ? info.train_files : info.test_files;
+  std::vector<std::string> paths;
+  for (const auto& f : files) {
+    const std::string p = find_file(dir, f);
+    if (p.empty()) throw bad_input(info.name + ": " + dir + "/" + f + ": missing");
+    paths.push_back(p);
+  }
+  if (info.format == "idx") {
+    ImageSet set = read_idx_images(paths.at(0), paths.at(1), info.name,
+                                   static_cast<int>(info.classes.size()));
+    return set;
+  }
+  return read_cifar10(paths, info.name);
+}
+
+std::string sha256_file(const std::string& path) {
+#ifdef D2L_HAVE_OPENSSL
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+#else
+  throw Error(path + ": cannot verify SHA-256: this build has no OpenSSL");
+#endif
+}
+
+void extract_tar(const std::string& archive, const std::string& dir) {
+  const std::string tar = read_maybe_gzip(archive);
+  std::size_t off = 0;
+  auto octal = [&](std::size_t at, std::size_t len) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < len; ++i) {
+      const char c = tar[at + i];
+      if (c >= '0' && c <= '7') v = v * 8 + static_cast<std::uint64_t>(c - '0');
+    }
+    return v;
+  };
+  while (off + 512 <= tar.size()) {
+    if (tar[off] == '\0') break;  // end-of-archive blocks
+    std::string name(tar.data() + off, strnlen(tar.data() + off, 100));
+    const std::string prefix(tar.data() + off + 345, strnlen(tar.data() + off + 345, 155));
+    if (!prefix.empty()) name = prefix + "/" + name;
+    const std::uint64_t size = octal(off + 124, 12);
+    const char type = tar[off + 156];
+    off += 512;
+    if (off + size > tar.size()) throw bad_input(archive + ": truncated tar archive at " + name);
+    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos)
+      throw bad_input(archive + ": refusing unsafe path '" + name + "'");
+    if (type == '0' || type == '\0') {
+      const fs::path dest = fs::path(dir) / name;
+      fs::create_directories(dest.parent_path());
+      write_file_atomic(dest.string(), tar.substr(off, size));
+    }
+    off += (size + 511) / 512 * 512;
+  }
+}
+
+}  // namespace d2l::data

@@ -1,0 +1,28 @@
+#include <torch/torch.h>
+
+#include "d2l/train/evaluate.h"
+
+namespace d2l {
+
+double accuracy(const at::Tensor& y_hat, const at::Tensor& y) {
+  at::Tensor pred = y_hat;
+  if (y_hat.dim() > 1 && y_hat.size(1) > 1) pred = y_hat.argmax(1);
+  return pred.to(y.scalar_type()).eq(y).sum().item<double>();
+}
+
+double evaluate_accuracy(torch::nn::Sequential& net, const data::DataLoader& data, c10::Device device) {
+  const bool was_training = net->is_training();
+  net->eval();
+  torch::NoGradGuard guard;
+  double correct = 0, total = 0;
+  for (const auto& batch : data) {
+    auto X = batch.X.to(device, /*non_blocking=*/true);
+    auto y = batch.y.to(device, /*non_blocking=*/true);
+    correct += accuracy(net->forward(X), y);
+    total += static_cast<double>(y.numel());
+  }
+  net->train(was_training);
+  return total > 0 ? correct / total : 0;
+}
+
+}  // namespace d2l

@@ -1,0 +1,58 @@
+#include <torch/torch.h>
+
+#include "d2l/models/lenet.h"
+#include "d2l/train/evaluate.h"
+#include "d2l/train/train.h"
+#include "d2l/train/trainer.h"
+
+namespace d2l {
+namespace {
+// A non-owning shared_ptr for an optimizer the caller owns.
+std::shared_ptr<torch::optim::Optimizer> borrow(torch::optim::Optimizer& o) {
+  return std::shared_ptr<torch::optim::Optimizer>(&o, [](torch::optim::Optimizer*) {});
+}
+}  // namespace
+
+std::pair<double, double> train_epoch_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
+                                          torch::optim::Optimizer& updater) {
+  net->train();
+  torch::nn::CrossEntropyLoss loss;
+  double l_sum = 0, correct = 0, n = 0;
+  for (const auto& batch : train) {
+    auto y_hat = net->forward(batch.X);
+    auto l = loss(y_hat, batch.y);
+    updater.zero_grad();
+    l.backward();
+    updater.step();
+    l_sum += l.item<double>() * static_cast<double>(batch.y.numel());
+    correct += accuracy(y_hat, batch.y);
+    n += static_cast<double>(batch.y.numel());
+  }
+  return {l_sum / n, correct / n};
+}
+
+History train_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
+                  const data::DataLoader& test, std::int64_t num_epochs, torch::optim::Optimizer& updater) {
+  TrainerOptions o;
+  o.max_epochs = num_epochs;
+  o.device = torch::kCPU;
+  Trainer t(net, borrow(updater), o);
+  return t.fit(train, test);
+}
+
+History train_ch6(torch::nn::Sequential& net, const data::DataLoader& train,
+                  const data::DataLoader& test, std::int64_t num_epochs, double lr, c10::Device device) {
+  xavier_init(*net);
+  net->to(device);
+  auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(lr));
+  TrainerOptions o;
+  o.max_epochs = num_epochs;
+  o.device = device;
+  Trainer t(net, opt, o);
+  History meta;
+  meta.lr = lr;
+  meta.batch_size = train.options().batch_size;
+  return t.fit(train, test, meta);
+}
+
+}  // namespace d2l

@@ -1,0 +1,176 @@
+#include <torch/torch.h>
+
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+#include "d2l/core/progress.h"
+#include "d2l/core/timer.h"
+#include "d2l/train/evaluate.h"
+#include "d2l/train/trainer.h"
+
+namespace d2l {
+namespace {
+
+std::string device_name(const c10::Device& d) { return d.str(); }
+
+void sync(const c10::Device& d) {
+#ifdef D2L_HAS_CUDA
+  if (d.is_cuda()) torch::cuda::synchronize(d.index());
+#else
+  (void)d;
+#endif
+}
+
+extern "C" void on_stop_signal(int) {
+  if (Trainer::stop_flag().load()) _exit(130);
+  Trainer::request_stop();
+}
+
+}  // namespace
+
+std::atomic<bool>& Trainer::stop_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+Trainer::Trainer(torch::nn::Sequential net, std::shared_ptr<torch::optim::Optimizer> opt,
+                 TrainerOptions opts)
+    : net_(std::move(net)), opt_(std::move(opt)), opts_(opts) {
+  net_->to(opts_.device);
+}
+
+void Trainer::resume(const std::string& checkpoint_path) {
+  state_ = load_checkpoint(checkpoint_path, net_, *opt_);
+}
+
+History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test, const History& meta) {
+  stopped_ = false;
+  History& h = state_.history;
+  if (h.per_epoch.empty() && state_.epoch == 0 && state_.batch == 0) {
+    h = meta;
+    h.per_epoch.clear();
+    h.points.clear();
+    h.examples_seen = 0;
+  }
+  h.epochs = opts_.max_epochs;
+  h.device = device_name(opts_.device);
+  const c10::Device dev = opts_.device;
+  const std::int64_t num_batches = train.size();
+  const std::int64_t every = std::max<std::int64_t>(1, num_batches / std::max<std::int64_t>(1, opts_.points_per_epoch));
+  torch::nn::CrossEntropyLoss loss_fn;
+  if (opts_.verbose) std::printf("training on %s\n", h.device.c_str());
+
+  for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs; ++epoch) {
+    net_->train();
+    train.set_epoch(epoch);
+    const std::int64_t first = state_.batch;
+    // Sums of the epoch, kept on the device so a GPU is synchronised only at chart points.
+    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(dev));
+    auto correct_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+    double base_loss = state_.sum_loss, base_correct = state_.sum_correct;
+    double examples = state_.sum_examples;
+    double seconds_before = state_.seconds;
+    ProgressBar bar(static_cast<std::size_t>(num_batches),
+                    "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opts_.max_epochs),
+                    opts_.progress ? stderr : nullptr);
+    Timer timer;
+    double last_bar = -1;
+    double cur_loss = 0, cur_acc = 0;
+    auto it = train.start_epoch(first);
+    std::int64_t i = first;
+    for (; it != train.end(); ++it, ++i) {
+      auto X = it->X.to(dev, /*non_blocking=*/true);
+      auto y = it->y.to(dev, /*non_blocking=*/true);
+      opt_->zero_grad();
+      auto y_hat = net_->forward(X);
+      auto l = loss_fn(y_hat, y);
+      l.backward();
+      if (opts_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
+      opt_->step();
+      {
+        torch::NoGradGuard ng;
+        const auto b = X.size(0);
+        loss_sum += l.detach().to(torch::kDouble) * static_cast<double>(b);
+        correct_sum += y_hat.argmax(1).eq(y).sum();
+        examples += static_cast<double>(b);
+      }
+      const bool point = (i + 1) % every == 0 || i == num_batches - 1;
+      const double now = timer.elapsed();
+      const bool draw = bar.active() && (now - last_bar > 0.1 || i == num_batches - 1);
+      if (point || draw || on_batch_ || stop_flag().load()) {
+        cur_loss = (base_loss + loss_sum.item<double>()) / examples;
+        cur_acc = (base_correct + static_cast<double>(correct_sum.item<std::int64_t>())) / examples;
+      }
+      if (point) {
+        ChartPoint p{static_cast<double>(epoch) + static_cast<double>(i + 1) / num_batches, cur_loss,
+                     cur_acc, std::nullopt};
+        h.points.push_back(p);
+        if (on_point_ && i != num_batches - 1) on_point_(p);  // the epoch's last point waits for test acc
+      }
+      if (draw) {
+        last_bar = now;
+        const double eps = (examples - state_.sum_examples) / std::max(1e-9, now);
+        char msg[96];
+        std::snprintf(msg, sizeof msg, "loss %.3f acc %.3f %.0f ex/s", cur_loss, cur_acc, eps);
+        bar.update(static_cast<std::size_t>(i + 1), msg);
+      }
+      if (on_batch_) on_batch_({epoch, i, num_batches, cur_loss, cur_acc});
+      if (stop_flag().load()) {
+        sync(dev);
+        bar.finish();
+        state_.epoch = epoch;
+        state_.batch = i + 1;
+        state_.sum_loss = base_loss + loss_sum.item<double>();
+        state_.sum_correct = base_correct + static_cast<double>(correct_sum.item<std::int64_t>());
+        state_.sum_examples = examples;
+        state_.seconds = seconds_before + timer.elapsed();
+        // Points of this partial epoch are recomputed on resume.
+        while (!h.points.empty() && h.points.back().x > static_cast<double>(epoch)) h.points.pop_back();
+        if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
+        stopped_ = true;
+        return h;
+      }
+    }
+    sync(dev);
+    const double seconds = seconds_before + timer.elapsed();
+    bar.finish();
+    const double test_acc = evaluate_accuracy(net_, test, dev);
+    const double epoch_examples = examples;
+    EpochStats es{epoch + 1, cur_loss, cur_acc, test_acc, seconds,
+                  seconds > 0 ? epoch_examples / seconds : 0};
+    h.per_epoch.push_back(es);
+    h.examples_seen += static_cast<std::int64_t>(epoch_examples);
+    if (!h.points.empty()) {
+      h.points.back().test_acc = test_acc;
+      if (on_point_) on_point_(h.points.back());
+    }
+    state_ = TrainState{epoch + 1, 0, 0, 0, 0, 0, h};
+    if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
+    if (opts_.progress) {
+      std::printf("epoch %lld/%lld: loss %.3f, train acc %.3f, test acc %.3f, %.1f examples/sec, %s\n",
+                  static_cast<long long>(epoch + 1), static_cast<long long>(opts_.max_epochs),
+                  es.loss, es.train_acc, es.test_acc, es.examples_per_sec,
+                  format_duration(es.seconds).c_str());
+      std::fflush(stdout);
+    }
+    if (on_epoch_) on_epoch_(es, h);
+  }
+  if (opts_.verbose && !h.per_epoch.empty()) {
+    std::printf("loss %.3f, train acc %.3f, test acc %.3f\n", h.loss(), h.train_acc(), h.test_acc());
+    std::printf("%.1f examples/sec on %s\n", h.examples_per_sec(), h.device.c_str());
+    std::fflush(stdout);
+  }
+  return h;
+}
+
+}  // namespace d2l
