@@ -134,8 +134,6 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         state_.sum_correct = base_correct + static_cast<double>(correct_sum.item<std::int64_t>());
         state_.sum_examples = examples;
         state_.seconds = seconds_before + timer.elapsed();
-        // Points of this partial epoch are recomputed on resume.
-        while (!h.points.empty() && h.points.back().x > static_cast<double>(epoch)) h.points.pop_back();
         if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
         stopped_ = true;
         return h;

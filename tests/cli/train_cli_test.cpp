@@ -1,0 +1,178 @@
+// d2l train as a user runs it: real processes, real files.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "d2l/core/atomic_file.h"
+#include "support/fixtures.h"
+
+using d2l::test::bin;
+using d2l::test::run;
+using d2l::test::TempDir;
+
+namespace {
+
+// An environment with no cache and no downloads, so only the given folders count.
+std::string env(const TempDir& home) {
+  return "env HOME=" + home.str() + " XDG_CACHE_HOME= D2L_DATA_DIR= D2L_OFFLINE=1 ";
+}
+
+void expect_one_line_error(const d2l::test::RunResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.code, code) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  EXPECT_EQ(d2l::test::count_lines(r.output), 1) << r.output;
+  EXPECT_EQ(r.output.find("terminate"), std::string::npos) << r.output;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(Cli, HelpAndVersion) {
+  auto r = run(bin("d2l") + " --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("train"), std::string::npos);
+  r = run(bin("d2l") + " --version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("LibTorch"), std::string::npos) << r.output;
+  r = run(bin("d2l") + " train --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
+}
+
+TEST(Cli, D2lItselfDoesNotLoadLibTorch) {
+  // The dynamic loader lists every library `d2l` maps at start-up.
+  auto r = run("env LD_TRACE_LOADED_OBJECTS=1 " + bin("d2l") + " --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("libc.so"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("libtorch"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("libc10"), std::string::npos) << r.output;
+  // ... while the helper does.
+  r = run("env LD_TRACE_LOADED_OBJECTS=1 " + bin("d2l-torch"));
+  EXPECT_NE(r.output.find("libtorch"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ListShowsBookDefaults) {
+  auto r = run(bin("d2l") + " train --list --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  bool found = false;
+  for (const auto& m : j)
+    if (m["name"] == "lenet") {
+      found = true;
+      EXPECT_EQ(m["lr"], 0.9);
+      EXPECT_EQ(m["epochs"], 10);
+      EXPECT_EQ(m["batch_size"], 256);
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST(Cli, BadFlagsGetOneLineAndExit2) {
+  TempDir home;
+  const std::string d2l = env(home) + bin("d2l") + " train ";
+  expect_one_line_error(run(d2l + "resnet"), 2, "linreg, softmax, mlp, lenet");
+  expect_one_line_error(run(d2l + "lenet --data imagenet"), 2, "fashion-mnist, mnist, cifar10");
+  expect_one_line_error(run(d2l + "lenet --lr 0"), 2, "--lr");
+  expect_one_line_error(run(d2l + "lenet --lr -1.5"), 2, "--lr");
+  expect_one_line_error(run(d2l + "lenet --batch-size 0"), 2, "--batch-size");
+  expect_one_line_error(run(d2l + "lenet --epochs 0"), 2, "--epochs");
+  expect_one_line_error(run(d2l + "lenet --device cuda:7"), 2, "cuda:7");
+  expect_one_line_error(run(d2l + "lenet --device tpu"), 2, "--device");
+  expect_one_line_error(run(d2l + "lenet --resume " + home / "none"), 2, "--resume");
+  auto r = run(d2l + "lenet --epochs abc");
+  EXPECT_EQ(r.code, 2) << r.output;
+}
+
+TEST(Cli, MissingDataSetNamesPlacesAndWays) {
+  TempDir home;
+  auto r = run(env(home) + bin("d2l") + " train mlp --data mnist --data-dir " + home / "nowhere" +
+               " --out " + home / "out");
+  expect_one_line_error(r, 2, "mnist: data set not found");
+  EXPECT_NE(r.output.find(home / "nowhere"), std::string::npos);
+  EXPECT_NE(r.output.find("https://"), std::string::npos);
+}
+
+TEST(Cli, CorruptDataFileGetsOneLineNamingIt) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 50, 20);
+  // Labels file with the images' magic number.
+  d2l::test::write_bytes(home / "t10k-labels-idx1-ubyte",
+                         d2l::test::idx_bytes(2051, {20}, std::vector<std::uint8_t>(20, 1)));
+  auto r = run(env(home) + bin("d2l") + " train mlp --data-dir " + home.str() + " --out " + home / "out");
+  expect_one_line_error(r, 2, "t10k-labels-idx1-ubyte: expected magic 2049, found 2051");
+  // Truncated images.
+  d2l::test::write_fake_mnist(home.str(), 50, 20);
+  const std::string img = d2l::read_file(home / "train-images-idx3-ubyte");
+  d2l::test::write_bytes(home / "train-images-idx3-ubyte", img.substr(0, img.size() - 100));
+  r = run(env(home) + bin("d2l") + " train mlp --data-dir " + home.str() + " --out " + home / "out");
+  expect_one_line_error(r, 2, "train-images-idx3-ubyte: truncated");
+}
+
+TEST(Cli, TrainWritesMetricsAndResumeContinuesExactly) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100, true);
+  const std::string base = env(home) + bin("d2l") + " train mlp --threads 1 --data-dir " + home.str() +
+                           " --seed 3 --batch-size 50 ";
+  auto full = run(base + "--epochs 3 --out " + home / "full");
+  ASSERT_EQ(full.code, 0) << full.output;
+  EXPECT_NE(full.output.find("training on cpu"), std::string::npos);
+  EXPECT_NE(full.output.find("examples/sec on cpu"), std::string::npos);
+  auto part = run(base + "--epochs 1 --out " + home / "part");
+  ASSERT_EQ(part.code, 0) << part.output;
+  auto resumed = run(env(home) + bin("d2l") + " train --threads 1 --data-dir " + home.str() +
+                     " --epochs 3 --resume " + home / "part");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming mlp"), std::string::npos) << resumed.output;
+  auto a = read_json(home / "full/metrics.json"), b = read_json(home / "part/metrics.json");
+  EXPECT_EQ(b["history"].size(), 3u);
+  EXPECT_NEAR(a["loss"].get<double>(), b["loss"].get<double>(), 1e-6);
+  EXPECT_EQ(a["test_acc"], b["test_acc"]);
+  EXPECT_EQ(a["train_acc"], b["train_acc"]);
+  for (const char* k : {"loss", "train_acc", "test_acc", "examples_per_sec", "device", "seconds", "history"})
+    EXPECT_TRUE(a.contains(k)) << k;
+  std::ifstream csv(home / "full/metrics.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "epoch,loss,train_acc,test_acc,seconds,examples_per_sec");
+}
+
+TEST(Cli, SigtermSavesACheckpointThatResumes) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 2000, 100);
+  const std::string out = home / "run";
+  const std::string cmd = env(home) + bin("d2l") + " train lenet --threads 1 --data-dir " + home.str() +
+                          " --epochs 1000 --out " + out;
+  // Start it in the background, wait for its first epoch, then send SIGTERM.
+  const std::string pidfile = home / "pid";
+  ASSERT_EQ(std::system((cmd + " > " + home / "log" + " 2>&1 & echo $! > " + pidfile).c_str()), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(out + "/metrics.json") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(std::filesystem::exists(out + "/metrics.json"));
+  std::string pid = d2l::read_file(pidfile);
+  pid.erase(pid.find_last_not_of("\n") + 1);
+  // The background shell may be `sh -c` wrapping env: signal the whole job by its children too.
+  ASSERT_EQ(std::system(("pkill -TERM -P " + pid + " ; kill -TERM " + pid + " 2>/dev/null; true").c_str()), 0);
+  // Wait for it to exit.
+  const auto dl2 = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::kill(std::stoi(pid), 0) == 0 && std::chrono::steady_clock::now() < dl2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::string log = d2l::read_file(home / "log");
+  EXPECT_NE(log.find("interrupted; checkpoint saved"), std::string::npos) << log;
+  auto state = read_json(out + "/metrics.json");
+  const auto done = state["history"].size();
+  ASSERT_GE(done, 1u);
+  // Resume for one more epoch than was finished.
+  auto r = run(env(home) + bin("d2l") + " train --threads 1 --data-dir " + home.str() + " --epochs " +
+               std::to_string(done + 1) + " --resume " + out);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_json(out + "/metrics.json")["history"].size(), done + 1);
+}
