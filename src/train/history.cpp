@@ -41,6 +41,7 @@ std::string History::to_json() const {
     j["points"].push_back(q);
   }
   j["examples_seen"] = examples_seen;
+  j["first_batch_seconds"] = first_batch_seconds;
   j["loss"] = loss();
   j["train_acc"] = train_acc();
   j["test_acc"] = test_acc();
@@ -61,6 +62,7 @@ History History::from_json(const std::string& text, const std::string& name) {
     h.lr = j.value("lr", 0.0);
     h.seed = j.value("seed", std::uint64_t{0});
     h.examples_seen = j.value("examples_seen", std::int64_t{0});
+    h.first_batch_seconds = j.value("first_batch_seconds", 0.0);
     for (const auto& e : j.at("history"))
       h.per_epoch.push_back({e.at("epoch").get<std::int64_t>(), e.at("loss").get<double>(),
                              e.at("train_acc").get<double>(), e.at("test_acc").get<double>(),

@@ -69,6 +69,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
   const std::int64_t every = std::max<std::int64_t>(1, num_batches / std::max<std::int64_t>(1, opts_.points_per_epoch));
   torch::nn::CrossEntropyLoss loss_fn;
   if (opts_.verbose) std::printf("training on %s\n", h.device.c_str());
+  bool first_batch_seen = false;
 
   for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs; ++epoch) {
     net_->train();
@@ -89,6 +90,10 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     auto it = train.start_epoch(first);
     std::int64_t i = first;
     for (; it != train.end(); ++it, ++i) {
+      if (!first_batch_seen) {
+        first_batch_seen = true;
+        h.first_batch_seconds = seconds_since_process_start();
+      }
       auto X = it->X.to(dev, /*non_blocking=*/true);
       auto y = it->y.to(dev, /*non_blocking=*/true);
       opt_->zero_grad();

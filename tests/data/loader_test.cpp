@@ -107,6 +107,27 @@ TEST(DataLoader, ResizesWholeBatches) {
   EXPECT_LE(b.X.max().item<float>(), x.max().item<std::uint8_t>() / 255.0f + 1e-6f);
 }
 
+TEST(DataLoader, ResizeMatchesLibTorchsBilinearInterpolation) {
+  torch::manual_seed(0);
+  auto x = torch::randint(0, 256, {7, 1, 28, 28}, torch::kLong).to(torch::kUInt8);
+  auto y = torch::zeros({7}, torch::kLong);
+  for (std::int64_t size : {96, 224, 14}) {
+    LoaderOptions o;
+    o.batch_size = 7;
+    o.resize = size;
+    DataLoader l(x, y, o);
+    namespace F = torch::nn::functional;
+    auto expect = F::interpolate(x.to(torch::kFloat) / 255,
+                                 F::InterpolateFuncOptions()
+                                     .size(std::vector<std::int64_t>{size, size})
+                                     .mode(torch::kBilinear)
+                                     .align_corners(false));
+    auto got = (*l.begin()).X;
+    ASSERT_EQ(got.sizes(), expect.sizes());
+    EXPECT_LT((got - expect).abs().max().item<float>(), 1e-5) << size;
+  }
+}
+
 TEST(DataLoader, PrefetchYieldsTheSameBatches) {
   auto [x, y] = toy(37);
   LoaderOptions o;

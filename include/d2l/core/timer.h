@@ -47,4 +47,8 @@ class Timer {
   std::vector<double> times_;
 };
 
+/// Seconds since this process started (from /proc/self/stat; 0 where it cannot be read).
+/// An exec keeps the process, so `d2l train` counts from the `d2l` it was started as.
+double seconds_since_process_start();
+
 }  // namespace d2l

@@ -89,10 +89,15 @@ class DataLoader {
 
  private:
   at::Tensor images_, labels_;
+  at::Tensor resize_h_, resize_wt_;  // bilinear resize as two matrix products (see make_batch)
   LoaderOptions opts_;
   std::int64_t n_;
   mutable std::int64_t epoch_ = 0;
 };
+
+/// The [out, in] matrix M with M x = bilinear resize of a length-`in` signal to `out` samples,
+/// as PyTorch's bilinear interpolation with align_corners=false (no antialiasing).
+at::Tensor bilinear_matrix(std::int64_t in, std::int64_t out);
 
 /// Converts a decoded ImageSet to tensors: uint8 [N, C, H, W] and int64 [N].
 std::pair<at::Tensor, at::Tensor> to_tensors(const ImageSet& set);

@@ -42,6 +42,7 @@ struct History {
   double seconds() const;
   double examples_per_sec() const;
   std::int64_t examples_seen = 0;  ///< training examples over all epochs
+  double first_batch_seconds = 0;  ///< from process start to the first batch ready (this process)
 
   /// The metrics.json document (see docs/train.md for the schema).
   std::string to_json() const;
