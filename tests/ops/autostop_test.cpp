@@ -228,6 +228,7 @@ TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
                     &out), 0) << out;
   EXPECT_EQ(json::parse(out)["verdict"], "active") << out;
   EXPECT_FALSE(std::filesystem::exists(acted));
+  for (const auto& x : ssh_sessions()) ::kill(x.pid, SIGKILL);  // the login's `sleep` on the pty
   kill_wait(pid);
   ASSERT_TRUE(wait_for([&] { return ssh_sessions().empty(); }, 10));
   // the control: the same check without the session acts

@@ -96,3 +96,25 @@ bool wait_for(F pred, double seconds) {
 }
 
 }  // namespace ops_test
+
+namespace ops_test {
+
+/// Runs `code` on a kernel through its connection file with Debian's jupyter_client (the shell
+/// channel) and waits for the kernel's iopub status `want` (idle or busy). True when seen.
+inline bool execute_on_kernel(const std::string& dir, const std::string& connection_file,
+                              const std::string& code, const std::string& want) {
+  const std::string py = dir + "/exec_on_kernel.py";
+  std::ofstream(py) << "import sys\nfrom jupyter_client import BlockingKernelClient\n"
+                       "c = BlockingKernelClient(connection_file=sys.argv[1])\n"
+                       "c.load_connection_file(); c.start_channels()\n"
+                       "c.execute(sys.argv[2])\n"
+                       "while True:\n"
+                       "    m = c.get_iopub_msg(timeout=30)\n"
+                       "    if m['msg_type'] == 'status' and m['content']['execution_state'] == sys.argv[3]: break\n"
+                       "c.stop_channels()\n";
+  return std::system(("timeout 60 /usr/bin/python3 '" + py + "' '" + connection_file + "' '" + code +
+                      "' " + want)
+                         .c_str()) == 0;
+}
+
+}  // namespace ops_test
