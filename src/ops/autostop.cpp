@@ -23,8 +23,10 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
+#include "d2l/ops/budget.h"
 #include "d2l/ops/jupyter.h"
 #include "d2l/ops/paths.h"
+#include "d2l/ops/pricing.h"
 
 namespace d2l::ops {
 namespace {
@@ -256,10 +258,12 @@ std::vector<ActivitySignal> observe(const AutostopOptions& o) {
     double l1 = 0;
     if (in >> l1) {
       const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
-      const double limit = o.max_load >= 0 ? o.max_load : 0.5 * static_cast<double>(ncpu > 0 ? ncpu : 1);
+      const double limit =
+          o.max_load >= 0 ? o.max_load : 0.5 * static_cast<double>(ncpu > 0 ? ncpu : 1);
       char buf[160];
-      std::snprintf(buf, sizeof buf, "CPU load %.2f over the last minute (%ld CPUs; busy above %.2f)",
-                    l1, ncpu, limit);
+      std::snprintf(buf, sizeof buf,
+                    "CPU load %.2f over the last minute (%ld CPUs; busy above %.2f)", l1, ncpu,
+                    limit);
       out.push_back({"cpu", buf, l1 > limit, 0, 0});
     }
   }
@@ -279,9 +283,10 @@ AutostopDecision decide(const std::vector<ActivitySignal>& signals, AutostopStat
   d.now = now;
   d.signals = signals;
   if (state.boot_id != boot_id || state.last_active <= 0) {
-    d.notes.push_back(state.boot_id.empty() || state.last_active <= 0
-                          ? "first check: counting idle time from now"
-                          : "the machine rebooted since the last check: counting idle time from now");
+    d.notes.push_back(
+        state.boot_id.empty() || state.last_active <= 0
+            ? "first check: counting idle time from now"
+            : "the machine rebooted since the last check: counting idle time from now");
     state = AutostopState{};
     state.boot_id = boot_id;
     state.last_active = now;
@@ -302,8 +307,8 @@ AutostopDecision decide(const std::vector<ActivitySignal>& signals, AutostopStat
     d.summary = "busy: " + why;
   } else if (d.idle_for < warn_at) {
     d.verdict = "active";
-    d.summary = "idle for " + format_duration(d.idle_for) + " (last activity " + iso(d.last_active) +
-                "), under the " + format_duration(o.idle_s) + " limit";
+    d.summary = "idle for " + format_duration(d.idle_for) + " (last activity " +
+                iso(d.last_active) + "), under the " + format_duration(o.idle_s) + " limit";
   } else if (d.idle_for < o.idle_s) {
     d.verdict = "warn";
     d.warn_due = state.warned_at < state.last_active;
@@ -335,6 +340,8 @@ AutostopState load_state(const std::string& path) {
     s.last_active = j.at("last_active").get<double>();
     s.warned_at = j.value("warned_at", 0.0);
     s.acted_at = j.value("acted_at", 0.0);
+    s.last_check = j.value("last_check", 0.0);
+    s.unlogged_s = j.value("unlogged_s", 0.0);
   } catch (const json::exception& e) {
     throw bad_input(path + ": corrupt autostop state: " + std::string(e.what()) +
                     " (fix or remove the file; it is left untouched)");
@@ -349,7 +356,9 @@ void save_state(const std::string& path, const AutostopState& s) {
             {"last_active", s.last_active},
             {"last_active_utc", iso(s.last_active)},
             {"warned_at", s.warned_at},
-            {"acted_at", s.acted_at}};
+            {"acted_at", s.acted_at},
+            {"last_check", s.last_check},
+            {"unlogged_s", s.unlogged_s}};
   write_file_atomic(path, j.dump(2) + "\n", 0600);
 }
 
@@ -399,16 +408,38 @@ int run_shell(const std::string& command, const std::string& input, double timeo
 AutostopDecision check_once(const AutostopOptions& o, bool record_state) {
   const std::string state_path = autostop_state_file(o);
   AutostopState state = load_state(state_path);  // throws on corrupt: never overwrite it
+  if (!o.instance_type.empty()) Catalog::load_default().find(o.instance_type);  // bad type: now
   const auto signals = observe(o);
   const double now = now_s();
-  AutostopDecision d = decide(signals, state, now, current_boot_id(), o);
+  const std::string boot = current_boot_id();
+  const AutostopState before = state;
+  AutostopDecision d = decide(signals, state, now, boot, o);
   if (!record_state) return d;
+  if (!o.instance_type.empty()) {
+    // up time since the last check of this boot, logged to the ledger in whole hours
+    double carried = before.boot_id == boot ? before.unlogged_s : 0;
+    if (before.boot_id == boot && before.last_check > 0 && now > before.last_check)
+      carried += now - before.last_check;
+    const bool last_chance = d.act_due && !o.dry_run;  // a shutdown may follow
+    if (carried >= 3600 || (last_chance && carried > 0)) {
+      const double hours = last_chance ? carried / 3600 : std::floor(carried / 3600);
+      const InstanceOffer& offer = Catalog::load_default().find(o.instance_type);
+      append_ledger(default_ledger_path(), {static_cast<std::int64_t>(now), offer.instance_type,
+                                            hours, offer.price, "autostop"});
+      carried -= hours * 3600;
+      d.notes.push_back("logged " + format_duration(hours * 3600) + " of " + offer.instance_type +
+                        " to " + default_ledger_path());
+    }
+    state.unlogged_s = carried;
+  }
+  state.last_check = now;
   const std::string log = autostop_log_file(o);
   std::string reasons;
   for (const auto& n : d.notes) reasons += " | " + n;
   for (const auto& s : d.signals)
     reasons += std::string(" | ") + (s.busy_now ? "BUSY " : "") + s.kind + ": " + s.detail;
-  if (d.signals.empty()) reasons += " | no signal: no Jupyter kernel or terminal, SSH session, training run";
+  if (d.signals.empty())
+    reasons += " | no signal: no Jupyter kernel or terminal, SSH session, training run";
   append_log(log, iso(now) + " [" + d.verdict + "] " + d.summary + reasons);
   const std::string action_cmd = o.action == "shutdown" ? "shutdown -h now" : o.action;
   if (d.warn_due) {

@@ -34,7 +34,8 @@ void validate(const Budget& b, const std::string& where) {
   if (!(b.monthly > 0) || !std::isfinite(b.monthly))
     throw bad_input(where + ": monthly budget must be more than 0");
   for (double a : b.alerts)
-    if (!(a > 0 && a <= 1000)) throw bad_input(where + ": alert " + std::to_string(a) + "% is outside (0, 1000]");
+    if (!(a > 0 && a <= 1000))
+      throw bad_input(where + ": alert " + std::to_string(a) + "% is outside (0, 1000]");
 }
 
 // Start of the UTC month containing t, and of the next one.
@@ -56,6 +57,8 @@ void month_bounds(std::int64_t t, std::int64_t& begin, std::int64_t& end, std::s
 }
 
 }  // namespace
+
+std::string default_ledger_path() { return config_dir() + "/usage.json"; }
 
 Budget load_budget(const std::string& path) {
   if (!path_exists(path))
@@ -116,7 +119,8 @@ std::vector<UsageEntry> load_ledger(const std::string& path) {
     throw bad_input(path + ": corrupt ledger: entry " + std::to_string(i) + ": " + e.what() +
                     " (fix or move the file; it is left untouched)");
   } catch (const Error& e) {
-    throw bad_input(path + ": corrupt ledger: " + e.what() + " (fix or move the file; it is left untouched)");
+    throw bad_input(path + ": corrupt ledger: " + e.what() +
+                    " (fix or move the file; it is left untouched)");
   }
   return out;
 }

@@ -4,7 +4,8 @@
 
 namespace d2l::ops::detail {
 
-const char* const kEmbeddedCatalog = R"CSV(# d2l-cpp instance catalogue, in the columns of SkyPilot's catalogue (schema v5 vms.csv).
+const char* const kEmbeddedCatalog =
+    R"CSV(# d2l-cpp instance catalogue, in the columns of SkyPilot's catalogue (schema v5 vms.csv).
 # Prices: USD per hour, on-demand, Linux, region us-east-1 (N. Virginia), from AWS's public
 # price pages (aws.amazon.com/ec2/pricing/on-demand and aws.amazon.com/sagemaker/pricing) as
 # published in 2024, written down here on 2026-11-26 without network access to re-check them:

@@ -102,7 +102,8 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& u
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(impl_->opts.timeout_s * 1000));
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, impl_->opts.verify ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, impl_->opts.verify ? 2L : 0L);
-  if (!impl_->opts.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, impl_->opts.ca_file.c_str());
+  if (!impl_->opts.ca_file.empty())
+    curl_easy_setopt(c, CURLOPT_CAINFO, impl_->opts.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -114,7 +114,8 @@ std::string find_jupyter(const std::string& given) {
     std::size_t start = 0;
     while (start <= p.size()) {
       const auto colon = p.find(':', start);
-      const std::string dir = p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      const std::string dir =
+          p.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
       if (!dir.empty() && ::access((dir + "/jupyter-server").c_str(), X_OK) == 0)
         return dir + "/jupyter-server";
       if (colon == std::string::npos) break;
@@ -250,7 +251,8 @@ void make_self_signed_cert(const std::string& key_file, const std::string& cert_
   std::string san;
   for (const auto& h : hosts) {
     unsigned char buf[16];
-    const bool ip = ::inet_pton(AF_INET, h.c_str(), buf) == 1 || ::inet_pton(AF_INET6, h.c_str(), buf) == 1;
+    const bool ip =
+        ::inet_pton(AF_INET, h.c_str(), buf) == 1 || ::inet_pton(AF_INET6, h.c_str(), buf) == 1;
     san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + h;
   }
   X509V3_CTX ctx;
@@ -332,13 +334,15 @@ bool process_alive(pid_t pid) {
 }
 
 ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
-  if (opt.port <= 0 || opt.port > 65535) throw bad_input("start: port " + std::to_string(opt.port) + " is not in 1..65535");
+  if (opt.port <= 0 || opt.port > 65535)
+    throw bad_input("start: port " + std::to_string(opt.port) + " is not in 1..65535");
   const NotebookSecurity sec = read_security(paths);
   if (!is_loopback(opt.ip)) {
     std::string missing;
     if (!sec.has_password) missing = "no password (run: d2l notebook password)";
     if (!sec.has_tls)
-      missing += std::string(missing.empty() ? "" : " and ") + "no TLS certificate (run: d2l notebook cert)";
+      missing += std::string(missing.empty() ? "" : " and ") +
+                 "no TLS certificate (run: d2l notebook cert)";
     if (!missing.empty())
       throw bad_input("start: refusing to listen on " + opt.ip +
                       ", reachable from the network, with " + missing +
@@ -385,13 +389,15 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
     const std::time_t now = std::time(nullptr);
     char when[64];
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    std::string head = std::string("[d2l notebook ") + when + "] starting " + exe + " on " + opt.ip +
-                       ":" + std::to_string(opt.port) + ", root " + root_abs + ", config " +
-                       paths.config_file + (sec.has_password ? ", password set" : ", no password") +
+    std::string head = std::string("[d2l notebook ") + when + "] starting " + exe + " on " +
+                       opt.ip + ":" + std::to_string(opt.port) + ", root " + root_abs +
+                       ", config " + paths.config_file +
+                       (sec.has_password ? ", password set" : ", no password") +
                        (sec.has_tls ? ", TLS" : ", no TLS") + "\n";
     if (root_user)
-      head += "[d2l notebook] running as root: passing --allow-root (Jupyter refuses root "
-              "without it)\n";
+      head +=
+          "[d2l notebook] running as root: passing --allow-root (Jupyter refuses root "
+          "without it)\n";
     if (::write(log, head.data(), head.size()) < 0) {
     }
   }
@@ -403,7 +409,8 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
   envp.push_back(nullptr);
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(std::string("start: pipe: ") + std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw Error(std::string("start: pipe: ") + std::strerror(errno));
   const pid_t child = ::fork();
   if (child < 0) throw Error(std::string("start: fork: ") + std::strerror(errno));
   if (child == 0) {
@@ -415,8 +422,8 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
       ::dup2(log, 1);
       ::dup2(log, 2);
       ::execve(argv[0], argv.data(), envp.data());
-      const std::string msg = std::string("[d2l notebook] cannot run ") + argv[0] + ": " +
-                              std::strerror(errno) + "\n";
+      const std::string msg =
+          std::string("[d2l notebook] cannot run ") + argv[0] + ": " + std::strerror(errno) + "\n";
       if (::write(2, msg.data(), msg.size()) < 0) {
       }
       ::_exit(127);
@@ -435,14 +442,13 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
   ::waitpid(child, &status, 0);
   if (got != sizeof pid || pid <= 0) throw Error("start: could not start " + exe);
 
-  const std::string runtime_file =
-      paths.runtime_dir + "/jpserver-" + std::to_string(pid) + ".json";
+  const std::string runtime_file = paths.runtime_dir + "/jpserver-" + std::to_string(pid) + ".json";
   const auto deadline = Clock::now() + std::chrono::duration<double>(opt.wait_s);
   std::string last_error = "no runtime file yet";
   while (Clock::now() < deadline) {
     if (!process_alive(pid))
-      throw Error("start: jupyter-server exited: " + last_line_of(paths.log_file) + " (log: " +
-                  paths.log_file + ")");
+      throw Error("start: jupyter-server exited: " + last_line_of(paths.log_file) +
+                  " (log: " + paths.log_file + ")");
     if (path_exists(runtime_file)) {
       try {
         ServerInfo info = parse_runtime_file(runtime_file);
@@ -567,7 +573,8 @@ ServerStatus query_server(const ServerInfo& info, const HttpOptions& http_opts) 
       SessionState ss;
       ss.id = x.value("id", "");
       ss.path = x.value("path", "");
-      if (x.contains("kernel") && x["kernel"].is_object()) ss.kernel_id = x["kernel"].value("id", "");
+      if (x.contains("kernel") && x["kernel"].is_object())
+        ss.kernel_id = x["kernel"].value("id", "");
       st.sessions.push_back(ss);
     }
     try {
@@ -617,10 +624,10 @@ std::string stop_server(const ServerInfo& info, const HttpOptions& http_opts, do
   return how;
 }
 
-std::string tunnel_command(const std::string& host, const std::string& user,
-                           const std::string& key, int local_port, int remote_port) {
-  std::string cmd = "ssh -N -L " + std::to_string(local_port) + ":127.0.0.1:" +
-                    std::to_string(remote_port);
+std::string tunnel_command(const std::string& host, const std::string& user, const std::string& key,
+                           int local_port, int remote_port) {
+  std::string cmd =
+      "ssh -N -L " + std::to_string(local_port) + ":127.0.0.1:" + std::to_string(remote_port);
   if (!key.empty()) cmd += " -i '" + key + "'";
   cmd += " " + (user.empty() ? "" : user + "@") + host;
   return cmd;
@@ -628,8 +635,8 @@ std::string tunnel_command(const std::string& host, const std::string& user,
 
 std::string tunnel_command_powershell(const std::string& host, const std::string& user,
                                       const std::string& key, int local_port, int remote_port) {
-  std::string cmd = "ssh.exe -N -L " + std::to_string(local_port) + ":127.0.0.1:" +
-                    std::to_string(remote_port);
+  std::string cmd =
+      "ssh.exe -N -L " + std::to_string(local_port) + ":127.0.0.1:" + std::to_string(remote_port);
   if (!key.empty()) cmd += " -i \"" + key + "\"";
   cmd += " " + (user.empty() ? "" : user + "@") + host;
   return cmd;

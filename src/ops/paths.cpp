@@ -50,10 +50,18 @@ double parse_duration(const std::string& text) {
     double unit = 3600;
     if (i < text.size()) {
       switch (text[i]) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
+        case 's':
+          unit = 1;
+          break;
+        case 'm':
+          unit = 60;
+          break;
+        case 'h':
+          unit = 3600;
+          break;
+        case 'd':
+          unit = 86400;
+          break;
         default:
           throw bad_input("duration '" + text + "': unknown unit '" + text.substr(i, 1) +
                           "' (use s, m, h or d)");

@@ -131,7 +131,8 @@ Catalog Catalog::parse(const std::string& csv, const std::string& origin) {
     o.accelerator_name = get("AcceleratorName");
     o.accelerator_count = parse_number(get("AcceleratorCount"), where, "AcceleratorCount");
     o.gpu_memory_gib = gpu_memory_from_info(get("GPUInfo"));
-    if (col.count("GpuMemoryGiB")) o.gpu_memory_gib = parse_number(get("GpuMemoryGiB"), where, "GpuMemoryGiB");
+    if (col.count("GpuMemoryGiB"))
+      o.gpu_memory_gib = parse_number(get("GpuMemoryGiB"), where, "GpuMemoryGiB");
     o.region = get("Region");
     const std::string price = get("Price");
     if (price.empty()) throw bad_input(where + ": " + o.instance_type + " has no Price");
@@ -193,7 +194,8 @@ const InstanceOffer& Catalog::find(const std::string& instance_type,
   for (const auto& o : offers_)
     if (o.instance_type == instance_type && (region.empty() || o.region == region)) return o;
   std::vector<std::pair<std::size_t, std::string>> near;
-  for (const auto& o : offers_) near.emplace_back(edit_distance(o.instance_type, instance_type), o.instance_type);
+  for (const auto& o : offers_)
+    near.emplace_back(edit_distance(o.instance_type, instance_type), o.instance_type);
   std::sort(near.begin(), near.end());
   near.erase(std::unique(near.begin(), near.end()), near.end());
   std::string hint;

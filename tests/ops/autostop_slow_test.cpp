@@ -31,8 +31,10 @@ struct Server {
   std::vector<std::string> auth;
   explicit Server(TempDir& dir) : t(dir) {
     std::string out;
-    const int rc = run_d2l(t.path, "notebook start --wait 90 --root '" + t.path.string() +
-                                       "' --port " + std::to_string(free_port()), &out);
+    const int rc = run_d2l(t.path,
+                           "notebook start --wait 90 --root '" + t.path.string() + "' --port " +
+                               std::to_string(free_port()),
+                           &out);
     if (rc != 0) throw d2l::Error("start failed: " + out);
     info = list_servers({runtime()}).at(0);
     auth = {"Authorization: token " + info.token, "Content-Type: application/json"};
@@ -41,8 +43,9 @@ struct Server {
   // `d2l autostop check` on this server's runtime folder only, Jupyter signals only.
   json check(const std::string& acted) {
     std::string out;
-    const int rc = run_d2l(t.path, "autostop check --signals jupyter --runtime-dir '" + runtime() +
-                                       "' --idle 2h --grace 5m --action 'touch " + acted + "' --json",
+    const int rc = run_d2l(t.path,
+                           "autostop check --signals jupyter --runtime-dir '" + runtime() +
+                               "' --idle 2h --grace 5m --action 'touch " + acted + "' --json",
                            &out);
     EXPECT_EQ(rc, 0) << out;
     return json::parse(out);
@@ -57,7 +60,8 @@ TEST(AutostopSlow, NeverStopsWhileAKernelIsBusy) {
   Server s(t);
   const std::string acted = (t.path / "acted").string();
   HttpClient c;
-  const auto r = c.request("POST", s.info.local_url() + "api/kernels", s.auth, R"({"name": "python3"})");
+  const auto r =
+      c.request("POST", s.info.local_url() + "api/kernels", s.auth, R"({"name": "python3"})");
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string kid = json::parse(r.body)["id"];
   const std::string conn = s.runtime() + "/kernel-" + kid + ".json";
@@ -67,7 +71,8 @@ TEST(AutostopSlow, NeverStopsWhileAKernelIsBusy) {
     return std::string("missing");
   };
   ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(conn); }, 30));
-  ASSERT_TRUE(wait_for([&] { return execute_on_kernel(t.path, conn, "pass", "idle") && state() == "idle"; }, 60));
+  ASSERT_TRUE(wait_for(
+      [&] { return execute_on_kernel(t.path, conn, "pass", "idle") && state() == "idle"; }, 60));
   ASSERT_TRUE(execute_on_kernel(t.path, conn, "import time; time.sleep(120)", "busy"));
   ASSERT_TRUE(wait_for([&] { return state() == "busy"; }, 20));
 
@@ -117,8 +122,10 @@ TEST(AutostopSlow, AnUnansweringServerCountsAsBusy) {
   ::kill(s.info.pid, SIGSTOP);  // alive but silent
   seed_idle_state(t, 3 * 3600);
   std::string out;
-  const int rc = run_d2l(t.path, "autostop check --signals jupyter --runtime-dir '" + s.runtime() +
-                                     "' --action 'touch " + acted + "' --json", &out);
+  const int rc = run_d2l(t.path,
+                         "autostop check --signals jupyter --runtime-dir '" + s.runtime() +
+                             "' --action 'touch " + acted + "' --json",
+                         &out);
   ::kill(s.info.pid, SIGCONT);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(json::parse(out)["verdict"], "busy") << out;

@@ -1,6 +1,8 @@
 // Tests of d2l/ops/autostop.h without a Jupyter server: the pure decision, the persisted state
 // (reboots, corrupt files), training processes and SSH sessions from the real /proc, and the
 // warn/act sequence of the real `d2l autostop check` with harmless commands.
+#include "d2l/ops/autostop.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,7 +16,7 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/ops/autostop.h"
+#include "d2l/ops/budget.h"
 #include "ops_fixture.h"
 
 using namespace d2l::ops;
@@ -128,8 +130,11 @@ TEST(AutostopState, CorruptFileIsNamedAndKept) {
     EXPECT_NE(std::string(e.what()).find(p), std::string::npos);
   }
   std::string out;
-  EXPECT_EQ(run_d2l(t.path, "autostop check --signals cpu --max-load 1e9 --action 'touch " +
-                                (t.path / "acted").string() + "'", &out), 2);
+  EXPECT_EQ(run_d2l(t.path,
+                    "autostop check --signals cpu --max-load 1e9 --action 'touch " +
+                        (t.path / "acted").string() + "'",
+                    &out),
+            2);
   EXPECT_NE(out.find("autostop.json"), std::string::npos) << out;
   EXPECT_EQ(d2l::read_file(p), "{\"boot_id\": 12");
   EXPECT_FALSE(std::filesystem::exists(t.path / "acted"));
@@ -139,8 +144,10 @@ TEST(AutostopCli, WarnsWithTheCommandThenRunsTheActionOnce) {
   TempDir t;
   const std::string state = (t.path / "autostop.json").string();
   const std::string warned = (t.path / "warned.txt").string(), acted = (t.path / "acted").string();
-  const std::string args = "autostop check --idle 2h --grace 10m --signals cpu --max-load 1e9 "
-                           "--warn-command 'cat > " + warned + "' --action 'touch " + acted + "' --json";
+  const std::string args =
+      "autostop check --idle 2h --grace 10m --signals cpu --max-load 1e9 "
+      "--warn-command 'cat > " +
+      warned + "' --action 'touch " + acted + "' --json";
   seed_state(state, 2 * 3600 - 300);  // 5 min left: inside the grace
   std::string out;
   ASSERT_EQ(run_d2l(t.path, args, &out), 0) << out;
@@ -171,8 +178,12 @@ TEST(AutostopCli, DryRunRunsNothing) {
   const std::string acted = (t.path / "acted").string();
   seed_state((t.path / "autostop.json").string(), 3 * 3600);
   std::string out;
-  ASSERT_EQ(run_d2l(t.path, "autostop check --dry-run --signals cpu --max-load 1e9 --action 'touch " +
-                                acted + "' --json", &out), 0) << out;
+  ASSERT_EQ(run_d2l(t.path,
+                    "autostop check --dry-run --signals cpu --max-load 1e9 --action 'touch " +
+                        acted + "' --json",
+                    &out),
+            0)
+      << out;
   EXPECT_EQ(json::parse(out)["verdict"], "dry-run-act");
   EXPECT_FALSE(std::filesystem::exists(acted));
   EXPECT_NE(d2l::read_file((t.path / "autostop.log").string()).find("dry-run: would run"),
@@ -183,16 +194,21 @@ TEST(AutostopCli, NeverStopsWhileATrainingRunIsAlive) {
   TempDir t;
   const std::string acted = (t.path / "acted").string();
   // a real process whose command line is `d2l-torch -c ... train`, as `d2l train` exec's it
-  const pid_t pid = spawn("exec -a d2l-torch /usr/bin/python3 -c 'import time; time.sleep(60)' train");
-  ASSERT_TRUE(wait_for([&] {
-    for (const auto& s : training_processes())
-      if (s.pid == pid) return true;
-    return false;
-  }, 10));
+  const pid_t pid =
+      spawn("exec -a d2l-torch /usr/bin/python3 -c 'import time; time.sleep(60)' train");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& s : training_processes())
+          if (s.pid == pid) return true;
+        return false;
+      },
+      10));
   seed_state((t.path / "autostop.json").string(), 3 * 3600);
   std::string out;
-  ASSERT_EQ(run_d2l(t.path, "autostop check --signals train --action 'touch " + acted + "' --json",
-                    &out), 0) << out;
+  ASSERT_EQ(
+      run_d2l(t.path, "autostop check --signals train --action 'touch " + acted + "' --json", &out),
+      0)
+      << out;
   const json j = json::parse(out);
   EXPECT_EQ(j["verdict"], "busy") << out;
   EXPECT_FALSE(std::filesystem::exists(acted));
@@ -224,8 +240,10 @@ TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
 
   seed_state((t.path / "autostop.json").string(), 3 * 3600);
   std::string out;
-  ASSERT_EQ(run_d2l(t.path, "autostop check --signals ssh --action 'touch " + acted + "' --json",
-                    &out), 0) << out;
+  ASSERT_EQ(
+      run_d2l(t.path, "autostop check --signals ssh --action 'touch " + acted + "' --json", &out),
+      0)
+      << out;
   EXPECT_EQ(json::parse(out)["verdict"], "active") << out;
   EXPECT_FALSE(std::filesystem::exists(acted));
   for (const auto& x : ssh_sessions()) ::kill(x.pid, SIGKILL);  // the login's `sleep` on the pty
@@ -233,8 +251,10 @@ TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
   ASSERT_TRUE(wait_for([&] { return ssh_sessions().empty(); }, 10));
   // the control: the same check without the session acts
   seed_state((t.path / "autostop.json").string(), 3 * 3600);
-  ASSERT_EQ(run_d2l(t.path, "autostop check --signals ssh --action 'touch " + acted + "' --json",
-                    &out), 0) << out;
+  ASSERT_EQ(
+      run_d2l(t.path, "autostop check --signals ssh --action 'touch " + acted + "' --json", &out),
+      0)
+      << out;
   EXPECT_EQ(json::parse(out)["verdict"], "act") << out;
   EXPECT_TRUE(std::filesystem::exists(acted));
 }
@@ -255,4 +275,27 @@ TEST(Autostop, GpuUtilisationIsNaWithoutNvidia) {
   } else {
     for (double x : u) EXPECT_LE(x, 100);
   }
+}
+
+TEST(AutostopCli, RecordsUpTimeInTheUsageLedger) {
+  TempDir t;
+  AutostopState s;
+  s.boot_id = current_boot_id();
+  s.last_active = now_s();
+  s.last_check = now_s() - 2.5 * 3600;  // the last check ran 2.5 h ago, this boot
+  save_state((t.path / "autostop.json").string(), s);
+  std::string out;
+  ASSERT_EQ(
+      run_d2l(t.path, "autostop check --signals cpu --max-load 1e9 --instance-type g4dn.xlarge",
+              &out),
+      0)
+      << out;
+  const auto ledger = load_ledger((t.path / "usage.json").string());
+  ASSERT_EQ(ledger.size(), 1u) << out;
+  EXPECT_EQ(ledger[0].instance_type, "g4dn.xlarge");
+  EXPECT_DOUBLE_EQ(ledger[0].hours, 2);  // whole hours; the half hour is carried
+  EXPECT_EQ(ledger[0].source, "autostop");
+  const AutostopState after = load_state((t.path / "autostop.json").string());
+  EXPECT_NEAR(after.unlogged_s, 1800, 60);
+  EXPECT_EQ(run_d2l(t.path, "autostop check --instance-type no.such.type", &out), 2) << out;
 }

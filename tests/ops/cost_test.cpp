@@ -76,9 +76,9 @@ TEST(Csv, SplitsQuotedFields) {
 
 TEST(Catalog, BuiltinHasTheSeedsInstanceTypesWithGpus) {
   const Catalog cat = Catalog::builtin();
-  for (const char* t : {"ml.t3.medium", "ml.m5.large", "ml.p3.2xlarge", "ml.p4d.24xlarge",
-                        "t3.medium", "t3.large", "m5.large", "m5.xlarge", "g4dn.xlarge",
-                        "p3.2xlarge", "p3.8xlarge", "p4d.24xlarge"}) {
+  for (const char* t :
+       {"ml.t3.medium", "ml.m5.large", "ml.p3.2xlarge", "ml.p4d.24xlarge", "t3.medium", "t3.large",
+        "m5.large", "m5.xlarge", "g4dn.xlarge", "p3.2xlarge", "p3.8xlarge", "p4d.24xlarge"}) {
     EXPECT_GT(cat.find(t).price, 0) << t;
   }
   EXPECT_EQ(cat.find("p3.8xlarge").accelerator_count, 4);
@@ -174,8 +174,8 @@ TEST(Budget, ActualAndLinearForecast) {
   // 2026-04 has 30 days; at the start of day 16 (15 days gone) half the month is gone.
   const std::int64_t now = utc(2026, 4, 16);
   std::vector<UsageEntry> e = {
-      {utc(2026, 4, 2), "p3.2xlarge", 10, 3.0, "cli"},   // 30
-      {utc(2026, 4, 10), "g4dn.xlarge", 100, 2.0, "cli"},  // 200
+      {utc(2026, 4, 2), "p3.2xlarge", 10, 3.0, "cli"},       // 30
+      {utc(2026, 4, 10), "g4dn.xlarge", 100, 2.0, "cli"},    // 200
       {utc(2026, 3, 31, 23), "p3.2xlarge", 1000, 3, "cli"},  // last month: not counted
       {utc(2026, 4, 20), "p3.2xlarge", 1000, 3, "cli"},      // future: not counted
   };
@@ -248,8 +248,8 @@ TEST(Ledger, AppendsAndSurvivesReload) {
 TEST(Ledger, CorruptFileIsNamedAndNeverOverwritten) {
   TempDir t;
   const std::string p = (t.path / "usage.json").string();
-  for (const std::string bad : {"{\"version\": 1, \"entries\": [", "[1,2]",
-                                "{\"entries\": [{\"time\": 1}]}"}) {
+  for (const std::string bad :
+       {"{\"version\": 1, \"entries\": [", "[1,2]", "{\"entries\": [{\"time\": 1}]}"}) {
     write(p, bad);
     try {
       append_ledger(p, {1, "x", 1, 1, "cli"});

@@ -23,12 +23,15 @@ constexpr const char* kPassword = "correct horse battery staple";
 // Starts a server through the real `d2l notebook start` and returns its runtime info.
 ServerInfo start_via_cli(const TempDir& t, int port, const std::string& extra = "") {
   std::string out;
-  const int rc = run_d2l(t.path, "notebook start --port " + std::to_string(port) + " --root '" +
-                                     t.path.string() + "' --wait 90 " + extra, &out);
+  const int rc = run_d2l(t.path,
+                         "notebook start --port " + std::to_string(port) + " --root '" +
+                             t.path.string() + "' --wait 90 " + extra,
+                         &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out.find("token="), out.find("token=<hidden"));  // the token is not printed
   const auto servers = list_servers({(t.path / "jupyter/runtime").string()});
-  if (servers.size() != 1) throw d2l::Error("expected one server, found " + std::to_string(servers.size()) + ": " + out);
+  if (servers.size() != 1)
+    throw d2l::Error("expected one server, found " + std::to_string(servers.size()) + ": " + out);
   return servers[0];
 }
 
@@ -85,9 +88,10 @@ TEST(NotebookSlow, HashMatchesJupytersOwnPasswdCheck) {
   EXPECT_FALSE(check_password(h, "nope"));
   TempDir t;
   const std::string script = (t.path / "check.py").string();
-  std::ofstream(script) << "import sys\nfrom jupyter_server.auth.security import passwd_check, passwd\n"
-                           "print(passwd_check(sys.argv[1], sys.argv[2]), passwd_check(sys.argv[1], 'nope'))\n"
-                           "print(passwd(sys.argv[2]))\n";
+  std::ofstream(script)
+      << "import sys\nfrom jupyter_server.auth.security import passwd_check, passwd\n"
+         "print(passwd_check(sys.argv[1], sys.argv[2]), passwd_check(sys.argv[1], 'nope'))\n"
+         "print(passwd(sys.argv[2]))\n";
   const std::string cmd = "/usr/bin/python3 '" + script + "' '" + h + "' '" + kPassword + "' > '" +
                           (t.path / "o.txt").string() + "' 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
@@ -117,8 +121,9 @@ TEST(NotebookSlow, HttpsVerifiedAgainstOurCertificate) {
   HttpOptions ours;
   ours.ca_file = (t.path / "jupyter/cert.pem").string();
   HttpClient c(ours);
-  EXPECT_EQ(c.request("GET", s.local_url() + "api/status", {"Authorization: token " + s.token}).status,
-            200);
+  EXPECT_EQ(
+      c.request("GET", s.local_url() + "api/status", {"Authorization: token " + s.token}).status,
+      200);
   // without our certificate as the trust anchor, verification must fail
   HttpOptions system_cas;
   HttpClient strict(system_cas);
@@ -142,11 +147,15 @@ TEST(NotebookSlow, HttpsVerifiedAgainstOurCertificate) {
 TEST(NotebookSlow, RefusesNetworkAddressWithoutPasswordAndTls) {
   TempDir t;
   std::string out;
-  EXPECT_EQ(run_d2l(t.path, "notebook start --ip 0.0.0.0 --port " + std::to_string(free_port()), &out), 2);
+  EXPECT_EQ(
+      run_d2l(t.path, "notebook start --ip 0.0.0.0 --port " + std::to_string(free_port()), &out),
+      2);
   EXPECT_NE(out.find("no password"), std::string::npos) << out;
   EXPECT_NE(out.find("no TLS"), std::string::npos) << out;
   ASSERT_EQ(run_d2l(t.path, "notebook password", &out, "pw\n"), 0) << out;
-  EXPECT_EQ(run_d2l(t.path, "notebook start --ip 0.0.0.0 --port " + std::to_string(free_port()), &out), 2);
+  EXPECT_EQ(
+      run_d2l(t.path, "notebook start --ip 0.0.0.0 --port " + std::to_string(free_port()), &out),
+      2);
   EXPECT_EQ(out.find("no password"), std::string::npos) << out;
   EXPECT_NE(out.find("no TLS"), std::string::npos) << out;
   EXPECT_TRUE(list_servers({(t.path / "jupyter/runtime").string()}).empty());
@@ -183,16 +192,19 @@ TEST(NotebookSlow, StatusShowsARealKernelBusy) {
                        "c.execute(sys.argv[2])\n"
                        "while True:\n"
                        "    m = c.get_iopub_msg(timeout=30)\n"
-                       "    if m['msg_type'] == 'status' and m['content']['execution_state'] == sys.argv[3]: break\n"
+                       "    if m['msg_type'] == 'status' and m['content']['execution_state'] == "
+                       "sys.argv[3]: break\n"
                        "c.stop_channels()\n";
   auto execute = [&](const std::string& code, const std::string& want) {
-    return std::system(("timeout 60 /usr/bin/python3 '" + py + "' '" + conn + "' '" + code + "' " +
-                        want).c_str()) == 0;
+    return std::system(
+               ("timeout 60 /usr/bin/python3 '" + py + "' '" + conn + "' '" + code + "' " + want)
+                   .c_str()) == 0;
   };
   // The server subscribes to the kernel's iopub while the kernel starts; messages published
   // before the subscription lands are lost (ZeroMQ's slow joiner), so run trivial code until the
   // server has seen a status (bounded).
-  ASSERT_TRUE(wait_for([&] { return execute("pass", "idle") && state() == "idle"; }, 60)) << state();
+  ASSERT_TRUE(wait_for([&] { return execute("pass", "idle") && state() == "idle"; }, 60))
+      << state();
   // now make it busy for a minute
   ASSERT_TRUE(execute("import time; time.sleep(60)", "busy"));
   ASSERT_TRUE(wait_for([&] { return state() == "busy"; }, 20)) << state();

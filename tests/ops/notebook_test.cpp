@@ -47,7 +47,8 @@ TEST(Notebook, CertificateAndKeyModesAndNames) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // OpenSSL's own command reads it back
   const std::string out = (t.path / "text").string();
-  ASSERT_EQ(std::system(("openssl x509 -in '" + cert + "' -noout -text > '" + out + "'").c_str()), 0);
+  ASSERT_EQ(std::system(("openssl x509 -in '" + cert + "' -noout -text > '" + out + "'").c_str()),
+            0);
   const std::string text = d2l::read_file(out);
   EXPECT_NE(text.find("DNS:myhost"), std::string::npos) << text;
   EXPECT_NE(text.find("IP Address:127.0.0.1"), std::string::npos) << text;

@@ -110,10 +110,11 @@ inline bool execute_on_kernel(const std::string& dir, const std::string& connect
                        "c.execute(sys.argv[2])\n"
                        "while True:\n"
                        "    m = c.get_iopub_msg(timeout=30)\n"
-                       "    if m['msg_type'] == 'status' and m['content']['execution_state'] == sys.argv[3]: break\n"
+                       "    if m['msg_type'] == 'status' and m['content']['execution_state'] == "
+                       "sys.argv[3]: break\n"
                        "c.stop_channels()\n";
-  return std::system(("timeout 60 /usr/bin/python3 '" + py + "' '" + connection_file + "' '" + code +
-                      "' " + want)
+  return std::system(("timeout 60 /usr/bin/python3 '" + py + "' '" + connection_file + "' '" +
+                      code + "' " + want)
                          .c_str()) == 0;
 }
 

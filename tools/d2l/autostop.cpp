@@ -1,5 +1,7 @@
 // `d2l autostop`: stop paying for an idle machine. `check` once (cron, systemd timer), `run` in a
 // loop, `status` in plain words.
+#include "d2l/ops/autostop.h"
+
 #include <signal.h>
 
 #include <atomic>
@@ -15,7 +17,6 @@
 
 #include "../common/command.h"
 #include "d2l/core/error.h"
-#include "d2l/ops/autostop.h"
 #include "d2l/ops/paths.h"
 
 namespace {
@@ -53,11 +54,20 @@ AutostopOptions resolve(const Opts& o) {
 json decision_json(const AutostopDecision& d) {
   json sig = json::array();
   for (const auto& s : d.signals)
-    sig.push_back({{"kind", s.kind}, {"detail", s.detail}, {"busy_now", s.busy_now},
-                   {"last_active", s.last_active}, {"pid", s.pid}});
-  return {{"now", d.now},          {"verdict", d.verdict},     {"busy", d.busy},
-          {"idle_for_s", d.idle_for}, {"last_active", d.last_active}, {"summary", d.summary},
-          {"notes", d.notes},      {"signals", sig},           {"warn_due", d.warn_due},
+    sig.push_back({{"kind", s.kind},
+                   {"detail", s.detail},
+                   {"busy_now", s.busy_now},
+                   {"last_active", s.last_active},
+                   {"pid", s.pid}});
+  return {{"now", d.now},
+          {"verdict", d.verdict},
+          {"busy", d.busy},
+          {"idle_for_s", d.idle_for},
+          {"last_active", d.last_active},
+          {"summary", d.summary},
+          {"notes", d.notes},
+          {"signals", sig},
+          {"warn_due", d.warn_due},
           {"act_due", d.act_due}};
 }
 
@@ -81,11 +91,13 @@ d2l::cli::Registrar reg{
       auto o = std::make_shared<Opts>();
       cmd.require_subcommand(1);
       cmd.footer(
-          "Signals: Jupyter kernels (busy, last activity) and terminals, SSH sessions (a pty under\n"
+          "Signals: Jupyter kernels (busy, last activity) and terminals, SSH sessions (a pty "
+          "under\n"
           "sshd; last input), d2l/d2l-torch train processes, GPU utilisation (NVML), CPU load.\n"
           "State: $D2L_CONFIG_DIR/autostop.json (last active time; reset after a reboot); every\n"
           "decision is appended with its reasons to $D2L_CONFIG_DIR/autostop.log.\n"
-          "Exit codes: 0 a decision was made (whatever it is), 1 failure, 2 bad input or a corrupt\n"
+          "Exit codes: 0 a decision was made (whatever it is), 1 failure, 2 bad input or a "
+          "corrupt\n"
           "state file. See docs/ops.md for the cron line and systemd units.");
       auto add = [&](CLI::App* s) {
         s->add_option("--idle", o->idle, "Idle time before the action (default 2h)");
@@ -95,17 +107,23 @@ d2l::cli::Registrar reg{
         s->add_option("--warn-command", o->a.warn_command,
                       "Command that gets the warning on stdin (default wall)");
         s->add_flag("--dry-run", o->a.dry_run, "Decide and log, run nothing");
-        s->add_option("--signals", o->signals, "Signals to use (default jupyter,ssh,train,gpu,cpu)");
+        s->add_option("--signals", o->signals,
+                      "Signals to use (default jupyter,ssh,train,gpu,cpu)");
         s->add_option("--max-load", o->a.max_load,
                       "1-min load average above which the CPU is busy (default: half the CPUs)");
         s->add_option("--gpu-busy", o->a.gpu_busy_percent,
                       "GPU utilisation % from which a GPU is busy (default 5)");
-        s->add_option("--dir", o->a.notebook_dir, "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)");
-        s->add_option("--runtime-dir", o->a.runtime_dirs,
-                      "Jupyter runtime folder to search (repeat; default: ours, $JUPYTER_RUNTIME_DIR, "
-                      "~/.local/share/jupyter/runtime)");
-        s->add_option("--state", o->a.state_file, "State file (default $D2L_CONFIG_DIR/autostop.json)");
+        s->add_option("--dir", o->a.notebook_dir,
+                      "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)");
+        s->add_option(
+            "--runtime-dir", o->a.runtime_dirs,
+            "Jupyter runtime folder to search (repeat; default: ours, $JUPYTER_RUNTIME_DIR, "
+            "~/.local/share/jupyter/runtime)");
+        s->add_option("--state", o->a.state_file,
+                      "State file (default $D2L_CONFIG_DIR/autostop.json)");
         s->add_option("--log", o->a.log_file, "Log file (default $D2L_CONFIG_DIR/autostop.log)");
+        s->add_option("--instance-type", o->a.instance_type,
+                      "Record this machine's up time as INSTANCE hours in d2l cost's ledger");
         s->add_flag("--json", o->json, "Machine-readable output");
       };
       auto* check = cmd.add_subcommand("check", "Decide once (for cron or a systemd timer)");

@@ -41,7 +41,7 @@ struct Opts {
 };
 
 std::string budget_path() { return config_dir() + "/budget.json"; }
-std::string ledger_path() { return config_dir() + "/usage.json"; }
+std::string ledger_path() { return default_ledger_path(); }
 
 std::string money(double v) {
   char buf[64];
@@ -50,10 +50,14 @@ std::string money(double v) {
 }
 
 json offer_json(const InstanceOffer& o) {
-  json j = {{"instance_type", o.instance_type}, {"vcpus", o.vcpus},
-            {"memory_gib", o.memory_gib},       {"accelerator", o.accelerator_name},
-            {"accelerator_count", o.accelerator_count}, {"gpu_memory_gib", o.gpu_memory_gib},
-            {"region", o.region},               {"price", o.price}};
+  json j = {{"instance_type", o.instance_type},
+            {"vcpus", o.vcpus},
+            {"memory_gib", o.memory_gib},
+            {"accelerator", o.accelerator_name},
+            {"accelerator_count", o.accelerator_count},
+            {"gpu_memory_gib", o.gpu_memory_gib},
+            {"region", o.region},
+            {"price", o.price}};
   j["spot_price"] = o.spot_price ? json(*o.spot_price) : json(nullptr);
   return j;
 }
@@ -81,12 +85,13 @@ int run_list(const Opts& o) {
   if (o.json) {
     json arr = json::array();
     for (auto* x : rows) arr.push_back(offer_json(*x));
-    std::cout << json{{"sources", cat.sources()}, {"notes", cat.notes()}, {"instances", arr}}.dump(2)
+    std::cout << json{{"sources", cat.sources()}, {"notes", cat.notes()}, {"instances", arr}}.dump(
+                     2)
               << "\n";
     return 0;
   }
-  std::printf("%-18s %6s %8s %-6s %4s %8s %-10s %10s\n", "INSTANCE", "vCPUs", "MEM GiB", "GPU",
-              "x", "GPU GiB", "REGION", "USD/h");
+  std::printf("%-18s %6s %8s %-6s %4s %8s %-10s %10s\n", "INSTANCE", "vCPUs", "MEM GiB", "GPU", "x",
+              "GPU GiB", "REGION", "USD/h");
   for (auto* x : rows)
     std::printf("%-18s %6g %8g %-6s %4s %8s %-10s %10.4f\n", x->instance_type.c_str(), x->vcpus,
                 x->memory_gib, x->accelerator_name.empty() ? "-" : x->accelerator_name.c_str(),
@@ -108,7 +113,9 @@ int run_estimate(const Opts& o) {
     throw d2l::bad_input(x.instance_type + ": the catalogue has no spot price");
   const double cost = estimate_cost(x, secs, o.spot);
   if (o.json) {
-    std::cout << json{{"instance", offer_json(x)}, {"hours", secs / 3600.0}, {"spot", o.spot},
+    std::cout << json{{"instance", offer_json(x)},
+                      {"hours", secs / 3600.0},
+                      {"spot", o.spot},
                       {"cost", cost}}
                      .dump(2)
               << "\n";
@@ -182,11 +189,17 @@ int run_budget_check(const Opts& o) {
   if (o.json) {
     json th = json::array();
     for (const auto& t : s.thresholds)
-      th.push_back({{"percent", t.percent}, {"amount", t.amount}, {"actual_over", t.actual_over},
+      th.push_back({{"percent", t.percent},
+                    {"amount", t.amount},
+                    {"actual_over", t.actual_over},
                     {"forecast_over", t.forecast_over}});
-    std::cout << json{{"month", s.month}, {"monthly", s.monthly}, {"actual", s.actual},
-                      {"forecast", s.forecast}, {"month_fraction", s.month_fraction},
-                      {"thresholds", th}, {"exit_code", s.exit_code}}
+    std::cout << json{{"month", s.month},
+                      {"monthly", s.monthly},
+                      {"actual", s.actual},
+                      {"forecast", s.forecast},
+                      {"month_fraction", s.month_fraction},
+                      {"thresholds", th},
+                      {"exit_code", s.exit_code}}
                      .dump(2)
               << "\n";
     return s.exit_code;
@@ -207,7 +220,8 @@ int run_budget_check(const Opts& o) {
 int run_log(const Opts& o) {
   const Catalog cat = Catalog::load_default(o.catalog);
   const InstanceOffer& x = cat.find(o.instance, o.region);
-  if (!(o.hours > 0) || !std::isfinite(o.hours)) throw d2l::bad_input("log: HOURS must be more than 0");
+  if (!(o.hours > 0) || !std::isfinite(o.hours))
+    throw d2l::bad_input("log: HOURS must be more than 0");
   UsageEntry e;
   e.time = static_cast<std::int64_t>(std::time(nullptr));
   e.instance_type = x.instance_type;
@@ -216,8 +230,11 @@ int run_log(const Opts& o) {
   e.source = o.source;
   append_ledger(ledger_path(), e);
   if (o.json)
-    std::cout << json{{"file", ledger_path()}, {"instance_type", e.instance_type}, {"hours", e.hours},
-                      {"price_per_hour", e.price_per_hour}, {"cost", e.cost()}}
+    std::cout << json{{"file", ledger_path()},
+                      {"instance_type", e.instance_type},
+                      {"hours", e.hours},
+                      {"price_per_hour", e.price_per_hour},
+                      {"cost", e.cost()}}
                      .dump(2)
               << "\n";
   else
@@ -258,7 +275,8 @@ d2l::cli::Registrar reg{
       auto* bset = budget->add_subcommand("set", "Set the monthly budget and alerts");
       common(bset, o, false);
       bset->add_option("--monthly", o->monthly, "USD per month")->required();
-      bset->add_option("--alerts", o->alerts, "Alert thresholds in % of the budget (default 50,80,90)");
+      bset->add_option("--alerts", o->alerts,
+                       "Alert thresholds in % of the budget (default 50,80,90)");
       auto* bcheck = budget->add_subcommand(
           "check", "Month-to-date spend and linear forecast against each threshold (exit 0/3/4)");
       common(bcheck, o, false);

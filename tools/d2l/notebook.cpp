@@ -78,18 +78,31 @@ std::string shown_url(const ServerInfo& s, bool show_token) {
 json status_json(const ServerStatus& st, bool show_token) {
   json k = json::array(), se = json::array(), te = json::array();
   for (const auto& x : st.kernels)
-    k.push_back({{"id", x.id}, {"name", x.name}, {"execution_state", x.execution_state},
-                 {"last_activity", x.last_activity}, {"connections", x.connections}});
-  for (const auto& x : st.sessions) se.push_back({{"id", x.id}, {"path", x.path}, {"kernel_id", x.kernel_id}});
-  for (const auto& x : st.terminals) te.push_back({{"name", x.name}, {"last_activity", x.last_activity}});
-  json j = {{"url", st.info.local_url()},  {"pid", st.info.pid},
-            {"port", st.info.port},        {"ip", st.info.hostname},
-            {"secure", st.info.secure},    {"password", st.info.password},
-            {"root_dir", st.info.root_dir}, {"version", st.info.version},
-            {"runtime_file", st.info.runtime_file}, {"reachable", st.reachable},
-            {"error", st.error},           {"started", st.started},
-            {"last_activity", st.last_activity}, {"connections", st.connections},
-            {"kernels", k},                {"sessions", se},
+    k.push_back({{"id", x.id},
+                 {"name", x.name},
+                 {"execution_state", x.execution_state},
+                 {"last_activity", x.last_activity},
+                 {"connections", x.connections}});
+  for (const auto& x : st.sessions)
+    se.push_back({{"id", x.id}, {"path", x.path}, {"kernel_id", x.kernel_id}});
+  for (const auto& x : st.terminals)
+    te.push_back({{"name", x.name}, {"last_activity", x.last_activity}});
+  json j = {{"url", st.info.local_url()},
+            {"pid", st.info.pid},
+            {"port", st.info.port},
+            {"ip", st.info.hostname},
+            {"secure", st.info.secure},
+            {"password", st.info.password},
+            {"root_dir", st.info.root_dir},
+            {"version", st.info.version},
+            {"runtime_file", st.info.runtime_file},
+            {"reachable", st.reachable},
+            {"error", st.error},
+            {"started", st.started},
+            {"last_activity", st.last_activity},
+            {"connections", st.connections},
+            {"kernels", k},
+            {"sessions", se},
             {"terminals", te}};
   if (show_token) j["token"] = st.info.token;
   return j;
@@ -118,7 +131,8 @@ int run_cert(const Opts& o) {
   const NotebookPaths p = NotebookPaths::under(o.dir);
   setup_cert(p, o.hosts, o.days);
   if (o.json)
-    std::cout << json{{"cert_file", p.cert_file}, {"key_file", p.key_file}, {"days", o.days}}.dump(2)
+    std::cout << json{{"cert_file", p.cert_file}, {"key_file", p.key_file}, {"days", o.days}}.dump(
+                     2)
               << "\n";
   else
     std::printf("self-signed certificate %s and key %s (mode 0600), valid %d days; set in %s\n",
@@ -136,8 +150,9 @@ int run_start(const Opts& o) {
   const ServerInfo s = start_server(p, so);
   const std::string tunnel = tunnel_command("HOST", "USER", "", s.port, s.port);
   if (o.json) {
-    json j = {{"url", s.local_url()}, {"pid", s.pid}, {"port", s.port}, {"log", p.log_file},
-              {"runtime_file", s.runtime_file}, {"tunnel", tunnel}};
+    json j = {
+        {"url", s.local_url()},           {"pid", s.pid},    {"port", s.port}, {"log", p.log_file},
+        {"runtime_file", s.runtime_file}, {"tunnel", tunnel}};
     if (o.show_token) j["token"] = s.token;
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -172,13 +187,13 @@ int run_status(const Opts& o) {
       std::string path;
       for (const auto& x : st.sessions)
         if (x.kernel_id == k.id) path = x.path;
-      std::printf("  kernel %.8s %-8s %-6s last activity %s, %d connection(s)%s%s\n",
-                  k.id.c_str(), k.name.c_str(), k.execution_state.c_str(),
-                  ago(k.last_activity_unix).c_str(), k.connections, path.empty() ? "" : ", ",
-                  path.c_str());
+      std::printf("  kernel %.8s %-8s %-6s last activity %s, %d connection(s)%s%s\n", k.id.c_str(),
+                  k.name.c_str(), k.execution_state.c_str(), ago(k.last_activity_unix).c_str(),
+                  k.connections, path.empty() ? "" : ", ", path.c_str());
     }
     for (const auto& t : st.terminals)
-      std::printf("  terminal %s last activity %s\n", t.name.c_str(), ago(t.last_activity_unix).c_str());
+      std::printf("  terminal %s last activity %s\n", t.name.c_str(),
+                  ago(t.last_activity_unix).c_str());
     if (st.kernels.empty() && st.terminals.empty()) std::printf("  no kernels, no terminals\n");
   }
   if (o.json) {
@@ -198,7 +213,8 @@ int run_stop(const Opts& o) {
     std::vector<ServerInfo> keep;
     for (auto& s : servers)
       if (s.pid == o.pid) keep.push_back(s);
-    if (keep.empty()) throw d2l::bad_input("stop: no Jupyter server with pid " + std::to_string(o.pid));
+    if (keep.empty())
+      throw d2l::bad_input("stop: no Jupyter server with pid " + std::to_string(o.pid));
     servers = keep;
   } else if (servers.size() > 1) {
     throw d2l::bad_input("stop: " + std::to_string(servers.size()) +
@@ -226,11 +242,16 @@ int run_tunnel(const Opts& o) {
   const std::string ssh = tunnel_command(o.host, o.user, o.key, local, o.port);
   const std::string ps = tunnel_command_powershell(o.host, o.user, o.key, local, o.port);
   if (o.json) {
-    std::cout << json{{"ssh", ssh}, {"powershell", ps}, {"url", "http://127.0.0.1:" + std::to_string(local) + "/"}}.dump(2) << "\n";
+    std::cout << json{{"ssh", ssh},
+                      {"powershell", ps},
+                      {"url", "http://127.0.0.1:" + std::to_string(local) + "/"}}
+                     .dump(2)
+              << "\n";
     return 0;
   }
-  std::printf("Linux/macOS:  %s\nPowerShell:   %s\nthen open http%s://127.0.0.1:%d/ on your laptop\n",
-              ssh.c_str(), ps.c_str(), "(s)", local);
+  std::printf(
+      "Linux/macOS:  %s\nPowerShell:   %s\nthen open http%s://127.0.0.1:%d/ on your laptop\n",
+      ssh.c_str(), ps.c_str(), "(s)", local);
   return 0;
 }
 
@@ -240,7 +261,8 @@ d2l::cli::Registrar reg{
       auto o = std::make_shared<Opts>();
       cmd.require_subcommand(1);
       cmd.footer(
-          "Files: $D2L_CONFIG_DIR/jupyter (default ~/.config/d2l/jupyter): jupyter_server_config.json\n"
+          "Files: $D2L_CONFIG_DIR/jupyter (default ~/.config/d2l/jupyter): "
+          "jupyter_server_config.json\n"
           "(0600), cert.pem, key.pem (0600), runtime/, server.log.\n"
           "Tokens are never printed unless --show-token. Exit codes: 0 ok, 1 failure, 2 bad input\n"
           "(including a refused non-loopback --ip without password and TLS).");
@@ -249,7 +271,8 @@ d2l::cli::Registrar reg{
         s->add_flag("--json", o->json, "Machine-readable output");
       };
       auto* pw = cmd.add_subcommand(
-          "password", "Set the server's password (asked twice on a terminal, else one line of stdin)");
+          "password",
+          "Set the server's password (asked twice on a terminal, else one line of stdin)");
       dir(pw);
       auto* cert = cmd.add_subcommand("cert", "Make a self-signed TLS certificate and use it");
       dir(cert);
@@ -257,7 +280,8 @@ d2l::cli::Registrar reg{
                        "Name or IP in the certificate (repeat; default: hostname, localhost, "
                        "127.0.0.1, ::1)");
       cert->add_option("--days", o->days, "Validity in days (default 365)");
-      auto* start = cmd.add_subcommand("start", "Start the server detached and wait until it answers");
+      auto* start =
+          cmd.add_subcommand("start", "Start the server detached and wait until it answers");
       dir(start);
       start->add_option("--port", o->port, "Port (default 8888)");
       start->add_option("--ip", o->ip,
@@ -271,15 +295,18 @@ d2l::cli::Registrar reg{
       auto* list = cmd.add_subcommand("list", "Same as status");
       dir(list);
       list->add_flag("--show-token", o->show_token, "Print the URLs with their tokens");
-      auto* stop = cmd.add_subcommand("stop", "Stop a server: API shutdown, then SIGTERM, then SIGKILL");
+      auto* stop =
+          cmd.add_subcommand("stop", "Stop a server: API shutdown, then SIGTERM, then SIGKILL");
       dir(stop);
       stop->add_option("--pid", o->pid, "Which server (when several run)");
       stop->add_option("--wait", o->stop_wait, "Seconds to wait after each step (default 10)");
-      auto* tunnel = cmd.add_subcommand("tunnel", "Print the SSH tunnel command to reach the server");
+      auto* tunnel =
+          cmd.add_subcommand("tunnel", "Print the SSH tunnel command to reach the server");
       tunnel->add_option("host", o->host, "The remote machine's address")->required();
       tunnel->add_option("--user", o->user, "Remote user (e.g. ubuntu)");
       tunnel->add_option("--key", o->key, "SSH private key file");
-      tunnel->add_option("--port", o->port, "The server's port on the remote machine (default 8888)");
+      tunnel->add_option("--port", o->port,
+                         "The server's port on the remote machine (default 8888)");
       tunnel->add_option("--local-port", o->local_port, "Port on your laptop (default: the same)");
       tunnel->add_flag("--json", o->json, "Machine-readable output");
       return [=]() -> int {

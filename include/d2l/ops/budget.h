@@ -11,7 +11,7 @@ namespace d2l::ops {
 
 /// A monthly budget in USD with alert thresholds in percent of it (e.g. 50, 80, 90).
 struct Budget {
-  double monthly = 0;                ///< USD per calendar month (UTC)
+  double monthly = 0;                      ///< USD per calendar month (UTC)
   std::vector<double> alerts{50, 80, 90};  ///< percent of `monthly`, ascending
 };
 
@@ -25,11 +25,11 @@ void save_budget(const std::string& path, const Budget& budget);
 
 /// One ledger line: some hours on one instance type, priced when it was logged.
 struct UsageEntry {
-  std::int64_t time = 0;        ///< when the usage ended, Unix seconds (UTC)
-  std::string instance_type;    ///< e.g. `p3.2xlarge`
-  double hours = 0;             ///< hours of use
-  double price_per_hour = 0;    ///< USD per hour at logging time
-  std::string source;           ///< who logged it: `cli`, `autostop`, `monitor`
+  std::int64_t time = 0;      ///< when the usage ended, Unix seconds (UTC)
+  std::string instance_type;  ///< e.g. `p3.2xlarge`
+  double hours = 0;           ///< hours of use
+  double price_per_hour = 0;  ///< USD per hour at logging time
+  std::string source;         ///< who logged it: `cli`, `autostop`, `monitor`
   /// hours * price_per_hour
   double cost() const { return hours * price_per_hour; }
 };
@@ -43,6 +43,9 @@ std::vector<UsageEntry> load_ledger(const std::string& path);
 /// load_ledger() when the existing ledger is corrupt, so a corrupt file is never replaced.
 void append_ledger(const std::string& path, const UsageEntry& entry);
 
+/// The ledger `d2l cost` reads: `<config_dir()>/usage.json`.
+std::string default_ledger_path();
+
 /// Where a threshold stands.
 struct ThresholdStatus {
   double percent = 0;          ///< the alert threshold, % of the budget
@@ -53,11 +56,11 @@ struct ThresholdStatus {
 
 /// The result of checking a budget: spend this month so far and its linear forecast.
 struct BudgetStatus {
-  double monthly = 0;            ///< the budget, USD
-  double actual = 0;             ///< USD spent in the current month up to `now`
-  double forecast = 0;           ///< actual / (elapsed fraction of the month)
-  double month_fraction = 0;     ///< elapsed fraction of the month, (0, 1]
-  std::string month;             ///< `YYYY-MM` (UTC)
+  double monthly = 0;         ///< the budget, USD
+  double actual = 0;          ///< USD spent in the current month up to `now`
+  double forecast = 0;        ///< actual / (elapsed fraction of the month)
+  double month_fraction = 0;  ///< elapsed fraction of the month, (0, 1]
+  std::string month;          ///< `YYYY-MM` (UTC)
   std::vector<ThresholdStatus> thresholds;
   /// 0: actual and forecast under every alert; 3: actual or forecast at/over an alert threshold;
   /// 4: actual at/over the budget itself.

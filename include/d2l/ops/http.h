@@ -19,9 +19,9 @@ struct HttpResponse {
 
 /// Options for requests from one client.
 struct HttpOptions {
-  double timeout_s = 5;     ///< whole-request limit, seconds
-  std::string ca_file;      ///< PEM file of trusted certificates (our self-signed one); "" = system
-  bool verify = true;       ///< verify the peer's certificate and host name
+  double timeout_s = 5;  ///< whole-request limit, seconds
+  std::string ca_file;   ///< PEM file of trusted certificates (our self-signed one); "" = system
+  bool verify = true;    ///< verify the peer's certificate and host name
 };
 
 /// A client that keeps cookies between its requests (a login session). Not thread-safe.

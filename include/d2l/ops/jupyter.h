@@ -3,9 +3,10 @@
 /// `d2l notebook`: a real Jupyter server (Debian's jupyter-server) with a hashed password, TLS
 /// with a self-signed certificate, started detached on loopback, queried over its REST API and
 /// stopped cleanly.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "d2l/ops/http.h"
@@ -57,7 +58,8 @@ void make_self_signed_cert(const std::string& key_file, const std::string& cert_
                            const std::vector<std::string>& hosts, int days = 365);
 
 /// make_self_signed_cert() into paths.key_file/cert_file, and records them as ServerApp.certfile
-/// and keyfile in the config. `hosts` empty means this host's name, `localhost`, `127.0.0.1`, `::1`.
+/// and keyfile in the config. `hosts` empty means this host's name, `localhost`, `127.0.0.1`,
+/// `::1`.
 void setup_cert(const NotebookPaths& paths, std::vector<std::string> hosts = {}, int days = 365);
 
 /// A running server, as its runtime file `jpserver-<pid>.json` describes it.
@@ -66,11 +68,11 @@ struct ServerInfo {
   std::string url;           ///< the server's own URL (may name 0.0.0.0 or a host name)
   std::string hostname;      ///< the ip it listens on
   int port = 0;
-  bool secure = false;       ///< TLS
+  bool secure = false;  ///< TLS
   std::string base_url = "/";
-  std::string token;         ///< secret: never print unless asked
+  std::string token;  ///< secret: never print unless asked
   std::string root_dir;
-  bool password = false;     ///< a password is set
+  bool password = false;  ///< a password is set
   pid_t pid = 0;
   std::string version;
   /// The URL to reach the server from this machine (loopback when it listens on all addresses).
@@ -79,11 +81,11 @@ struct ServerInfo {
 
 /// Options of start_server().
 struct StartOptions {
-  int port = 8888;                  ///< TCP port (Jupyter's port_retries is 0: no silent change)
-  std::string ip = "127.0.0.1";     ///< address to listen on
-  std::string root_dir;             ///< notebooks' folder ("" = current folder)
-  std::string jupyter;              ///< the jupyter-server program ("" = $D2L_JUPYTER, PATH, /usr/bin)
-  double wait_s = 60;               ///< how long to wait until it answers
+  int port = 8888;               ///< TCP port (Jupyter's port_retries is 0: no silent change)
+  std::string ip = "127.0.0.1";  ///< address to listen on
+  std::string root_dir;          ///< notebooks' folder ("" = current folder)
+  std::string jupyter;           ///< the jupyter-server program ("" = $D2L_JUPYTER, PATH, /usr/bin)
+  double wait_s = 60;            ///< how long to wait until it answers
 };
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
@@ -97,7 +99,8 @@ bool is_loopback(const std::string& ip);
 /// last line when the server dies or does not answer in time (it is then killed).
 ServerInfo start_server(const NotebookPaths& paths, const StartOptions& options);
 
-/// The runtime folders searched for servers: ours, $JUPYTER_RUNTIME_DIR, ~/.local/share/jupyter/runtime.
+/// The runtime folders searched for servers: ours, $JUPYTER_RUNTIME_DIR,
+/// ~/.local/share/jupyter/runtime.
 std::vector<std::string> runtime_dirs(const NotebookPaths& paths);
 
 /// The servers whose runtime files are in `dirs` and whose process is alive (stale files skipped).
@@ -126,7 +129,7 @@ struct SessionState {
 struct ServerStatus {
   ServerInfo info;
   bool reachable = false;
-  std::string error;          ///< why it is not reachable
+  std::string error;                   ///< why it is not reachable
   std::string started, last_activity;  ///< from /api/status (ISO 8601)
   double last_activity_unix = 0;
   int connections = 0;
@@ -153,8 +156,8 @@ double parse_iso8601(const std::string& text);
 
 /// The SSH port-forwarding command for reaching a server on `host` at `remote_port` from
 /// `local_port` on the laptop (OpenSSH; works the same in PowerShell on Windows 10+).
-std::string tunnel_command(const std::string& host, const std::string& user,
-                           const std::string& key, int local_port, int remote_port);
+std::string tunnel_command(const std::string& host, const std::string& user, const std::string& key,
+                           int local_port, int remote_port);
 /// The same for PowerShell (quoting a Windows key path).
 std::string tunnel_command_powershell(const std::string& host, const std::string& user,
                                       const std::string& key, int local_port, int remote_port);

@@ -11,16 +11,16 @@ namespace d2l::ops {
 
 /// One row of the catalogue: an instance type in one region.
 struct InstanceOffer {
-  std::string instance_type;      ///< e.g. `p3.2xlarge`
-  double vcpus = 0;               ///< virtual CPUs
-  double memory_gib = 0;          ///< host memory, GiB
-  std::string accelerator_name;   ///< e.g. `V100`; empty for CPU-only types
-  double accelerator_count = 0;   ///< GPUs (0 for CPU-only types)
-  double gpu_memory_gib = 0;      ///< total GPU memory, GiB (from GPUInfo), 0 when unknown
-  std::string region;             ///< e.g. `us-east-1`
-  double price = 0;               ///< on-demand USD per hour
+  std::string instance_type;         ///< e.g. `p3.2xlarge`
+  double vcpus = 0;                  ///< virtual CPUs
+  double memory_gib = 0;             ///< host memory, GiB
+  std::string accelerator_name;      ///< e.g. `V100`; empty for CPU-only types
+  double accelerator_count = 0;      ///< GPUs (0 for CPU-only types)
+  double gpu_memory_gib = 0;         ///< total GPU memory, GiB (from GPUInfo), 0 when unknown
+  std::string region;                ///< e.g. `us-east-1`
+  double price = 0;                  ///< on-demand USD per hour
   std::optional<double> spot_price;  ///< spot USD per hour, when the catalogue has one
-  std::string origin;             ///< where this row came from (file name or "built-in")
+  std::string origin;                ///< where this row came from (file name or "built-in")
 };
 
 /// A set of offers with where they came from.
