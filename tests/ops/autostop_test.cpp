@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -298,4 +299,28 @@ TEST(AutostopCli, RecordsUpTimeInTheUsageLedger) {
   const AutostopState after = load_state((t.path / "autostop.json").string());
   EXPECT_NEAR(after.unlogged_s, 1800, 60);
   EXPECT_EQ(run_d2l(t.path, "autostop check --instance-type no.such.type", &out), 2) << out;
+}
+
+TEST(AutostopCli, RunLoopsUntilTerminated) {
+  TempDir t;
+  const std::string acted = (t.path / "acted").string();
+  seed_state((t.path / "autostop.json").string(), 3 * 3600);
+  const pid_t pid = spawn("D2L_CONFIG_DIR='" + t.path.string() + "' exec " + D2L_BIN_DIR +
+                          "/d2l autostop run --interval 1s --signals cpu --max-load 1e9 "
+                          "--action 'touch " +
+                          acted + "' > /dev/null");
+  EXPECT_TRUE(wait_for([&] { return std::filesystem::exists(acted); }, 20));
+  // it keeps checking (the log grows) and acts only once
+  std::filesystem::remove(acted);
+  const auto lines = [&] {
+    const std::string log = d2l::read_file((t.path / "autostop.log").string());
+    return std::count(log.begin(), log.end(), '\n');
+  };
+  const auto before = lines();
+  EXPECT_TRUE(wait_for([&] { return lines() > before; }, 10));
+  EXPECT_FALSE(std::filesystem::exists(acted));
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  ASSERT_TRUE(wait_for([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, 10));
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
