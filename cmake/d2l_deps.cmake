@@ -58,3 +58,12 @@ if(D2L_WITH_TORCH)
     set(D2L_HAS_CUDA ON)
   endif()
 endif()
+
+# libargon2 (Debian's libargon2-dev): `d2l notebook password` writes Jupyter's argon2id hashes.
+set(D2L_HAVE_ARGON2 OFF)
+find_path(ARGON2_INCLUDE_DIR argon2.h)
+find_library(ARGON2_LIBRARY argon2)
+if(ARGON2_INCLUDE_DIR AND ARGON2_LIBRARY)
+  set(D2L_HAVE_ARGON2 ON)
+endif()
+message(STATUS "d2l ops: argon2=${D2L_HAVE_ARGON2} openssl=${OPENSSL_FOUND} curl=${D2L_HAVE_CURL}")

@@ -17,3 +17,5 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/d2lConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/d2lConfig.cmake ${CMAKE_BINARY_DIR}/d2lConfigVersion.cmake
         DESTINATION ${D2L_CMAKE_DIR})
+# d2l cost's instance catalogue (found at <prefix>/share/d2l/catalog/aws.csv beside bin/d2l).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/data/catalog DESTINATION ${CMAKE_INSTALL_DATADIR}/d2l)

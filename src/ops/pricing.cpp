@@ -1,0 +1,213 @@
+#include "d2l/ops/pricing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "catalog_data.h"
+#include "d2l/core/atomic_file.h"
+#include "d2l/core/error.h"
+#include "d2l/ops/paths.h"
+
+namespace d2l::ops {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+double parse_number(const std::string& text, const std::string& where, const std::string& column) {
+  const std::string t = trim(text);
+  if (t.empty()) return 0;
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + t.size() || !std::isfinite(v))
+    throw bad_input(where + ": " + column + " '" + t + "' is not a number");
+  if (v < 0) throw bad_input(where + ": " + column + " " + t + " is negative");
+  return v;
+}
+
+// GPUInfo in SkyPilot's catalogue is a Python dict literal; the total is 'TotalGpuMemoryInMiB': N.
+double gpu_memory_from_info(const std::string& info) {
+  const std::string key = "TotalGpuMemoryInMiB";
+  const auto at = info.find(key);
+  if (at == std::string::npos) return 0;
+  const auto colon = info.find(':', at);
+  if (colon == std::string::npos) return 0;
+  return std::strtod(info.c_str() + colon + 1, nullptr) / 1024.0;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> out;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < line.size() && line[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.push_back(field);
+      field.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  if (quoted) throw bad_input("unterminated quoted field");
+  out.push_back(field);
+  return out;
+}
+
+Catalog Catalog::parse(const std::string& csv, const std::string& origin) {
+  Catalog cat;
+  cat.sources_.push_back(origin);
+  std::istringstream in(csv);
+  std::string line;
+  std::map<std::string, std::size_t> col;
+  bool have_header = false;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    const std::string t = trim(line);
+    if (t.empty()) continue;
+    if (t[0] == '#') {
+      cat.notes_.push_back(trim(t.substr(1)));
+      continue;
+    }
+    const std::string where = origin + ":" + std::to_string(lineno);
+    std::vector<std::string> fields;
+    try {
+      fields = split_csv_line(line);
+    } catch (const Error& e) {
+      throw bad_input(where + ": " + e.what());
+    }
+    if (!have_header) {
+      for (std::size_t i = 0; i < fields.size(); ++i) col[trim(fields[i])] = i;
+      for (const char* need : {"InstanceType", "Price"})
+        if (!col.count(need))
+          throw bad_input(where + ": header has no column '" + std::string(need) + "'");
+      have_header = true;
+      continue;
+    }
+    auto get = [&](const char* name) -> std::string {
+      const auto it = col.find(name);
+      if (it == col.end() || it->second >= fields.size()) return "";
+      return trim(fields[it->second]);
+    };
+    InstanceOffer o;
+    o.instance_type = get("InstanceType");
+    if (o.instance_type.empty()) throw bad_input(where + ": empty InstanceType");
+    o.vcpus = parse_number(get("vCPUs"), where, "vCPUs");
+    o.memory_gib = parse_number(get("MemoryGiB"), where, "MemoryGiB");
+    o.accelerator_name = get("AcceleratorName");
+    o.accelerator_count = parse_number(get("AcceleratorCount"), where, "AcceleratorCount");
+    o.gpu_memory_gib = gpu_memory_from_info(get("GPUInfo"));
+    if (col.count("GpuMemoryGiB"))
+      o.gpu_memory_gib = parse_number(get("GpuMemoryGiB"), where, "GpuMemoryGiB");
+    o.region = get("Region");
+    const std::string price = get("Price");
+    if (price.empty()) throw bad_input(where + ": " + o.instance_type + " has no Price");
+    o.price = parse_number(price, where, "Price");
+    const std::string spot = get("SpotPrice");
+    if (!spot.empty()) o.spot_price = parse_number(spot, where, "SpotPrice");
+    o.origin = origin;
+    cat.offers_.push_back(std::move(o));
+  }
+  if (!have_header) throw bad_input(origin + ": no header line (expected InstanceType,...,Price)");
+  return cat;
+}
+
+Catalog Catalog::load_file(const std::string& path) { return parse(read_file(path), path); }
+
+Catalog Catalog::builtin() { return parse(detail::kEmbeddedCatalog, "built-in"); }
+
+Catalog Catalog::load_default(const std::string& explicit_path) {
+  Catalog cat;
+  if (!explicit_path.empty()) {
+    cat = load_file(explicit_path);
+  } else {
+    std::vector<std::string> candidates;
+    if (const char* root = std::getenv("D2L_DATA_ROOT"); root && *root)
+      candidates.push_back(std::string(root) + "/catalog/aws.csv");
+    const std::string exe = executable_dir();
+    if (!exe.empty()) candidates.push_back(exe + "/../share/d2l/catalog/aws.csv");
+    bool found = false;
+    for (const auto& c : candidates) {
+      if (path_exists(c)) {
+        cat = load_file(c);
+        found = true;
+        break;
+      }
+    }
+    if (!found) cat = builtin();
+  }
+  const std::string user = config_dir() + "/catalog.csv";
+  if (path_exists(user)) cat.merge_override(load_file(user));
+  return cat;
+}
+
+void Catalog::merge_override(const Catalog& other) {
+  for (const auto& o : other.offers_) {
+    auto it = std::find_if(offers_.begin(), offers_.end(), [&](const InstanceOffer& x) {
+      return x.instance_type == o.instance_type && x.region == o.region;
+    });
+    if (it != offers_.end())
+      *it = o;
+    else
+      offers_.push_back(o);
+  }
+  notes_.insert(notes_.end(), other.notes_.begin(), other.notes_.end());
+  sources_.insert(sources_.end(), other.sources_.begin(), other.sources_.end());
+}
+
+const InstanceOffer& Catalog::find(const std::string& instance_type,
+                                   const std::string& region) const {
+  for (const auto& o : offers_)
+    if (o.instance_type == instance_type && (region.empty() || o.region == region)) return o;
+  std::vector<std::pair<std::size_t, std::string>> near;
+  for (const auto& o : offers_)
+    near.emplace_back(edit_distance(o.instance_type, instance_type), o.instance_type);
+  std::sort(near.begin(), near.end());
+  near.erase(std::unique(near.begin(), near.end()), near.end());
+  std::string hint;
+  for (std::size_t i = 0; i < near.size() && i < 3; ++i) hint += (i ? ", " : "") + near[i].second;
+  throw bad_input("instance type '" + instance_type + "'" +
+                  (region.empty() ? "" : " in " + region) + " is not in the catalogue" +
+                  (hint.empty() ? "" : " (closest: " + hint + ")"));
+}
+
+double estimate_cost(const InstanceOffer& offer, double seconds, bool spot) {
+  const double rate = (spot && offer.spot_price) ? *offer.spot_price : offer.price;
+  return rate * seconds / 3600.0;
+}
+
+}  // namespace d2l::ops
