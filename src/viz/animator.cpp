@@ -149,6 +149,7 @@ void Animator::redraw_locked() noexcept {
     if (!opts_.path.empty()) viz::save_figure(figure_locked(), opts_.path, /*sync=*/false);
   } catch (const std::exception& e) {
     error = e.what();
+    if (error.find(opts_.path) == std::string::npos) error = opts_.path + ": " + error;
   } catch (...) {
     error = opts_.path + ": drawing failed";
   }

@@ -126,7 +126,7 @@ std::vector<Rgb> resolve_colors(const std::vector<Series>& series) {
   std::size_t next = 0;
   for (const auto& s : series) {
     const LineFormat f = parse_format(s.fmt);
-    out.push_back(f.color ? *f.color : cycle_color(next++));
+    out.push_back(s.color ? *s.color : f.color ? *f.color : cycle_color(next++));
   }
   return out;
 }
@@ -209,7 +209,12 @@ void write_file_replace(const std::string& path, const std::string& bytes) {
 
 void save_figure(const Figure& fig, const std::string& path, bool sync) {
   const ImageFormat format = format_for_path(path);
-  const std::string bytes = render_figure(fig, format);
+  std::string bytes;
+  try {
+    bytes = render_figure(fig, format);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what(), e.kind());
+  }
   if (sync)
     write_file_atomic(path, bytes);
   else

@@ -171,6 +171,10 @@ void data_range(const Axes& ax, bool want_x, Scale scale, double* lo, double* hi
       if (!std::isfinite(x) || !std::isfinite(y)) continue;
       const double v = want_x ? x : y;
       if (scale == Scale::Log && !(v > 0)) continue;
+      // y autoscales to the points inside a given x range (unlike matplotlib, which uses all).
+      if (!want_x && ax.xlim && (x < std::min(ax.xlim->lo, ax.xlim->hi) ||
+                                 x > std::max(ax.xlim->lo, ax.xlim->hi)))
+        continue;
       *lo = std::min(*lo, v);
       *hi = std::max(*hi, v);
     }

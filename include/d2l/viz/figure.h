@@ -50,6 +50,7 @@ struct Series {
   std::vector<double> y;  ///< y values
   std::string fmt;        ///< matplotlib format, e.g. "m--"
   std::string label;      ///< legend entry; empty: not in the legend
+  std::optional<Rgb> color;  ///< when set, overrides the format's colour and the cycle
 };
 
 /// The colour each series is drawn in: its format's colour, else the next colour of the cycle
