@@ -63,44 +63,67 @@ class Painter {
 
   void color(const Rgb& c, double alpha = 1) { cairo_set_source_rgba(cr_, c.r, c.g, c.b, alpha); }
 
+  // Widest line of `s` (lines split at '\n').
   double width(const std::string& s, double size) {
-    const Parts p = split_sup(s);
-    return advance(p.base, size) + (p.sup.empty() ? 0 : advance(p.sup, 0.7 * size));
+    double w = 0;
+    for (const auto& line : lines(s)) {
+      const Parts p = split_sup(line);
+      w = std::max(w, advance(p.base, size) + (p.sup.empty() ? 0 : advance(p.sup, 0.7 * size)));
+    }
+    return w;
   }
   // Ascent and descent of the font at `size`.
   double ascent(double size) { return 0.76 * size; }  // cap height-ish: DejaVu digits ~0.73 em
   double descent(double size) { return 0.24 * size; }
+  double line_gap(double size) { return 0.2 * size; }
   double height(const std::string& s, double size) {
-    return ascent(size) + descent(size) + (split_sup(s).sup.empty() ? 0 : 0.3 * size);
+    const auto ls = lines(s);
+    const double one = ascent(size) + descent(size);
+    return ls.size() * one + (ls.size() - 1) * line_gap(size) +
+           (split_sup(ls.front()).sup.empty() ? 0 : 0.3 * size);
   }
 
   // Draws `s` anchored at (x, y): ha 0 left, 0.5 centre, 1 right; va 0 top, 0.5 middle,
   // 1 bottom (of the descent). `angle` in degrees, counter-clockwise, around the anchor.
+  // Lines (split at '\n') are stacked, each aligned by `ha`.
   void text(const std::string& s, double x, double y, double size, double ha, double va,
             double angle = 0) {
     if (s.empty()) return;
     if (log_) log_->push_back(s);
-    const Parts p = split_sup(s);
-    const double w = width(s, size);
-    const double top_extra = p.sup.empty() ? 0 : 0.3 * size;
-    const double h = ascent(size) + descent(size) + top_extra;
+    const auto ls = lines(s);
+    const double h = height(s, size);
+    const double top_extra = split_sup(ls.front()).sup.empty() ? 0 : 0.3 * size;
     cairo_save(cr_);
     cairo_translate(cr_, x, y);
     if (angle != 0) cairo_rotate(cr_, -angle * kPi / 180);
-    const double x0 = -ha * w;
-    const double baseline = -va * h + top_extra + ascent(size);
-    cairo_set_font_size(cr_, size);
-    cairo_move_to(cr_, x0, baseline);
-    cairo_show_text(cr_, p.base.c_str());
-    if (!p.sup.empty()) {
-      cairo_set_font_size(cr_, 0.7 * size);
-      cairo_move_to(cr_, x0 + advance(p.base, size), baseline - 0.45 * size);
-      cairo_show_text(cr_, p.sup.c_str());
+    double baseline = -va * h + top_extra + ascent(size);
+    for (const auto& line : ls) {
+      const Parts p = split_sup(line);
+      const double x0 = -ha * width(line, size);
+      cairo_set_font_size(cr_, size);
+      cairo_move_to(cr_, x0, baseline);
+      cairo_show_text(cr_, p.base.c_str());
+      if (!p.sup.empty()) {
+        cairo_set_font_size(cr_, 0.7 * size);
+        cairo_move_to(cr_, x0 + advance(p.base, size), baseline - 0.45 * size);
+        cairo_show_text(cr_, p.sup.c_str());
+      }
+      baseline += ascent(size) + descent(size) + line_gap(size);
     }
     cairo_restore(cr_);
   }
 
  private:
+  static std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+      const auto nl = s.find('\n', start);
+      out.push_back(s.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+      if (nl == std::string::npos) return out;
+      start = nl + 1;
+    }
+  }
   double advance(const std::string& s, double size) {
     if (s.empty()) return 0;
     cairo_set_font_size(cr_, size);
