@@ -51,9 +51,8 @@ void BM_AnimatorTenEpochs(benchmark::State& state, const std::string& file, doub
     train_ch6_adds(a);
     if (!a.last_error().empty()) state.SkipWithError(a.last_error().c_str());
   }
-  state.counters["per_epoch"] =
-      benchmark::Counter(kEpochs, benchmark::Counter::kIsIterationInvariantRate |
-                                      benchmark::Counter::kInvert);
+  state.counters["per_epoch"] = benchmark::Counter(
+      kEpochs, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK_CAPTURE(BM_AnimatorTenEpochs, png_1x, std::string("training.png"), 1.0)
     ->Unit(benchmark::kMillisecond);
@@ -61,8 +60,7 @@ BENCHMARK_CAPTURE(BM_AnimatorTenEpochs, png_2x, std::string("training2x.png"), 2
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_AnimatorTenEpochs, svg, std::string("training.svg"), 1.0)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_AnimatorTenEpochs, no_file, std::string(), 1.0)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AnimatorTenEpochs, no_file, std::string(), 1.0)->Unit(benchmark::kMillisecond);
 
 d2l::viz::Figure full_chart(double scale) {
   d2l::AnimatorOptions o;
@@ -104,7 +102,8 @@ void BM_ShowImages18(benchmark::State& state) {
   std::vector<std::string> titles;
   for (int k = 0; k < 18; ++k) {
     std::vector<uint8_t> px(28 * 28);
-    for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>((i * 7 + k * 13) % 256);
+    for (std::size_t i = 0; i < px.size(); ++i)
+      px[i] = static_cast<uint8_t>((i * 7 + k * 13) % 256);
     imgs.emplace_back(px, 28, 28);
     titles.push_back("ankle boot");
   }

@@ -9,11 +9,11 @@ namespace d2l {
 namespace {
 
 AnimatorOptions book_options(const std::string& xlabel, const std::string& ylabel,
-                             const std::vector<std::string>& legend,
-                             std::optional<viz::Range> xlim, std::optional<viz::Range> ylim,
-                             const std::string& xscale, const std::string& yscale,
-                             const std::vector<std::string>& fmts, int nrows, int ncols,
-                             std::pair<double, double> figsize, const std::string& path) {
+                             const std::vector<std::string>& legend, std::optional<viz::Range> xlim,
+                             std::optional<viz::Range> ylim, const std::string& xscale,
+                             const std::string& yscale, const std::vector<std::string>& fmts,
+                             int nrows, int ncols, std::pair<double, double> figsize,
+                             const std::string& path) {
   AnimatorOptions o;
   o.xlabel = xlabel;
   o.ylabel = ylabel;
@@ -51,8 +51,8 @@ Animator::Animator(const std::string& xlabel, const std::string& ylabel,
                    std::optional<viz::Range> ylim, const std::string& xscale,
                    const std::string& yscale, const std::vector<std::string>& fmts, int nrows,
                    int ncols, std::pair<double, double> figsize, const std::string& path)
-    : Animator(book_options(xlabel, ylabel, legend, xlim, ylim, xscale, yscale, fmts, nrows,
-                            ncols, figsize, path)) {}
+    : Animator(book_options(xlabel, ylabel, legend, xlim, ylim, xscale, yscale, fmts, nrows, ncols,
+                            figsize, path)) {}
 
 Animator::~Animator() = default;
 
@@ -162,8 +162,10 @@ void Animator::warn_locked(const std::string& what) noexcept {
   if (warned_) return;
   warned_ = true;
   if (chart_.active() && opts_.terminal) chart_.detach();
-  std::fprintf(opts_.stream, "d2l: warning: Animator: %s (training goes on; further drawing "
-                             "errors are not shown)\n", what.c_str());
+  std::fprintf(opts_.stream,
+               "d2l: warning: Animator: %s (training goes on; further drawing "
+               "errors are not shown)\n",
+               what.c_str());
   std::fflush(opts_.stream);
 }
 

@@ -1,5 +1,7 @@
 // The parts of the figure layer that need no Cairo: colours, formats, colour maps, file formats.
 // Without Cairo it also provides render_figure()/read_png() that throw.
+#include "d2l/viz/figure.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/viz/figure.h"
 
 namespace d2l::viz {
 namespace {
@@ -50,8 +51,8 @@ Rgb parse_color(const std::string& spec) {
     for (std::size_t i = 1; i < 7; ++i) {
       const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(spec[i])));
       if (!std::isxdigit(static_cast<unsigned char>(c))) throw bad_input("colour '" + spec + "'");
-      v = v * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                                                                                   : c - 'a' + 10);
+      v = v * 16 + static_cast<unsigned>(
+                       std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : c - 'a' + 10);
     }
     return hex(v);
   }
@@ -59,15 +60,24 @@ Rgb parse_color(const std::string& spec) {
     return cycle_color(static_cast<std::size_t>(spec[1] - '0'));
   if (spec.size() == 1) {
     switch (spec[0]) {
-      case 'b': return {0, 0, 1};
-      case 'g': return {0, 0.5, 0};
-      case 'r': return {1, 0, 0};
-      case 'c': return {0, 0.75, 0.75};
-      case 'm': return {0.75, 0, 0.75};
-      case 'y': return {0.75, 0.75, 0};
-      case 'k': return {0, 0, 0};
-      case 'w': return {1, 1, 1};
-      default: break;
+      case 'b':
+        return {0, 0, 1};
+      case 'g':
+        return {0, 0.5, 0};
+      case 'r':
+        return {1, 0, 0};
+      case 'c':
+        return {0, 0.75, 0.75};
+      case 'm':
+        return {0.75, 0, 0.75};
+      case 'y':
+        return {0.75, 0.75, 0};
+      case 'k':
+        return {0, 0, 0};
+      case 'w':
+        return {1, 1, 1};
+      default:
+        break;
     }
   }
   static const struct {
@@ -153,9 +163,12 @@ Rgb cmap_color(ColorMap cmap, double t) {
       const double v = std::isnan(t) ? 0 : std::clamp(t, 0.0, 1.0);
       return {v, v, v};
     }
-    case ColorMap::Viridis: return lerp_table(kViridis, 9, t);
-    case ColorMap::Reds: return lerp_table(kReds, 9, t);
-    case ColorMap::Blues: return lerp_table(kBlues, 9, t);
+    case ColorMap::Viridis:
+      return lerp_table(kViridis, 9, t);
+    case ColorMap::Reds:
+      return lerp_table(kReds, 9, t);
+    case ColorMap::Blues:
+      return lerp_table(kBlues, 9, t);
   }
   return {};
 }
@@ -163,10 +176,9 @@ Rgb cmap_color(ColorMap cmap, double t) {
 ImageFormat format_for_path(const std::string& path) {
   const auto dot = path.find_last_of('.');
   const auto slash = path.find_last_of('/');
-  const std::string ext =
-      dot == std::string::npos || (slash != std::string::npos && dot < slash)
-          ? ""
-          : lower(path.substr(dot + 1));
+  const std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash)
+                              ? ""
+                              : lower(path.substr(dot + 1));
   if (ext == "png") return ImageFormat::Png;
   if (ext == "svg") return ImageFormat::Svg;
   if (ext == "pdf") return ImageFormat::Pdf;
@@ -182,8 +194,8 @@ std::pair<int, int> png_size(const Figure& fig) {
 void write_file_replace(const std::string& path, const std::string& bytes) {
   if (path.empty()) throw bad_input("write: empty file name");
   static std::atomic<unsigned long> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot write: " + std::strerror(errno));
   const char* p = bytes.data();

@@ -55,8 +55,9 @@ class Painter {
     cairo_text_extents_t e;
     cairo_text_extents(cr_, "0", &e);
     if (e.x_advance <= 0 && !warned.exchange(true))
-      std::fprintf(stderr, "d2l: warning: no font found for figures (install fonts-dejavu-core); "
-                           "text will be missing\n");
+      std::fprintf(stderr,
+                   "d2l: warning: no font found for figures (install fonts-dejavu-core); "
+                   "text will be missing\n");
   }
   cairo_t* cr() const { return cr_; }
   double fs() const { return fs_; }
@@ -195,8 +196,8 @@ void data_range(const Axes& ax, bool want_x, Scale scale, double* lo, double* hi
       const double v = want_x ? x : y;
       if (scale == Scale::Log && !(v > 0)) continue;
       // y autoscales to the points inside a given x range (unlike matplotlib, which uses all).
-      if (!want_x && ax.xlim && (x < std::min(ax.xlim->lo, ax.xlim->hi) ||
-                                 x > std::max(ax.xlim->lo, ax.xlim->hi)))
+      if (!want_x && ax.xlim &&
+          (x < std::min(ax.xlim->lo, ax.xlim->hi) || x > std::max(ax.xlim->lo, ax.xlim->hi)))
         continue;
       *lo = std::min(*lo, v);
       *hi = std::max(*hi, v);
@@ -248,38 +249,66 @@ void set_dash(cairo_t* cr, Dash d, double lw) {
 void draw_marker(cairo_t* cr, char m, double x, double y, double size) {
   const double r = size / 2;
   switch (m) {
-    case '.': cairo_arc(cr, x, y, r * 0.45, 0, 2 * kPi); cairo_fill(cr); break;
-    case 'o': cairo_arc(cr, x, y, r, 0, 2 * kPi); cairo_fill(cr); break;
-    case 's': cairo_rectangle(cr, x - r * 0.85, y - r * 0.85, 1.7 * r, 1.7 * r); cairo_fill(cr);
+    case '.':
+      cairo_arc(cr, x, y, r * 0.45, 0, 2 * kPi);
+      cairo_fill(cr);
+      break;
+    case 'o':
+      cairo_arc(cr, x, y, r, 0, 2 * kPi);
+      cairo_fill(cr);
+      break;
+    case 's':
+      cairo_rectangle(cr, x - r * 0.85, y - r * 0.85, 1.7 * r, 1.7 * r);
+      cairo_fill(cr);
       break;
     case 'D':
-      cairo_move_to(cr, x, y - r); cairo_line_to(cr, x + r, y); cairo_line_to(cr, x, y + r);
-      cairo_line_to(cr, x - r, y); cairo_close_path(cr); cairo_fill(cr); break;
+      cairo_move_to(cr, x, y - r);
+      cairo_line_to(cr, x + r, y);
+      cairo_line_to(cr, x, y + r);
+      cairo_line_to(cr, x - r, y);
+      cairo_close_path(cr);
+      cairo_fill(cr);
+      break;
     case '^':
-      cairo_move_to(cr, x, y - r); cairo_line_to(cr, x + r, y + r * 0.8);
-      cairo_line_to(cr, x - r, y + r * 0.8); cairo_close_path(cr); cairo_fill(cr); break;
+      cairo_move_to(cr, x, y - r);
+      cairo_line_to(cr, x + r, y + r * 0.8);
+      cairo_line_to(cr, x - r, y + r * 0.8);
+      cairo_close_path(cr);
+      cairo_fill(cr);
+      break;
     case 'v':
-      cairo_move_to(cr, x, y + r); cairo_line_to(cr, x + r, y - r * 0.8);
-      cairo_line_to(cr, x - r, y - r * 0.8); cairo_close_path(cr); cairo_fill(cr); break;
-    case '*': case '+': case 'x': {
+      cairo_move_to(cr, x, y + r);
+      cairo_line_to(cr, x + r, y - r * 0.8);
+      cairo_line_to(cr, x - r, y - r * 0.8);
+      cairo_close_path(cr);
+      cairo_fill(cr);
+      break;
+    case '*':
+    case '+':
+    case 'x': {
       cairo_save(cr);
       cairo_set_dash(cr, nullptr, 0, 0);
       cairo_set_line_width(cr, 1.0);
       const double d = m == 'x' ? r * 0.8 : r;
       if (m != 'x') {
-        cairo_move_to(cr, x - d, y); cairo_line_to(cr, x + d, y);
-        cairo_move_to(cr, x, y - d); cairo_line_to(cr, x, y + d);
+        cairo_move_to(cr, x - d, y);
+        cairo_line_to(cr, x + d, y);
+        cairo_move_to(cr, x, y - d);
+        cairo_line_to(cr, x, y + d);
       }
       if (m != '+') {
         const double e = m == 'x' ? d : d * 0.7;
-        cairo_move_to(cr, x - e, y - e); cairo_line_to(cr, x + e, y + e);
-        cairo_move_to(cr, x - e, y + e); cairo_line_to(cr, x + e, y - e);
+        cairo_move_to(cr, x - e, y - e);
+        cairo_line_to(cr, x + e, y + e);
+        cairo_move_to(cr, x - e, y + e);
+        cairo_line_to(cr, x + e, y - e);
       }
       cairo_stroke(cr);
       cairo_restore(cr);
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -386,7 +415,7 @@ void draw_legend(Painter& p, const Axes& ax, const std::vector<Resolved>& res, c
   const double w = 2 * border + handle + gap + text_w;
   const double h = 2 * border + items.size() * row_h + (items.size() - 1) * spacing;
   // (fx, fy): where the legend sits, 0 left/top, 0.5 centre, 1 right/bottom.
-  static const double kPlaces[][2] = {{1, 0},   {0, 0},   {0, 1}, {1, 1},   {1, 0.5},
+  static const double kPlaces[][2] = {{1, 0},   {0, 0},   {0, 1},   {1, 1},    {1, 0.5},
                                       {0, 0.5}, {0.5, 1}, {0.5, 0}, {0.5, 0.5}};
   Rect best;
   long best_hits = -1;
@@ -499,7 +528,8 @@ Rect draw_axes(Painter& p, const Axes& ax, const Rect& cell, const Margins* shar
     *measure = {left, right, top, bottom};
     return cell;
   }
-  if (shared) left = shared->left, right = shared->right, top = shared->top, bottom = shared->bottom;
+  if (shared)
+    left = shared->left, right = shared->right, top = shared->top, bottom = shared->bottom;
   Rect box{cell.x + left, cell.y + top, cell.w - left - right, cell.h - top - bottom};
   if (box.w < 10 || box.h < 10) throw bad_input("figure: too small for its labels");
   if (image) {  // square pixels: shrink one side, centre the box in the cell
@@ -541,7 +571,8 @@ Rect draw_axes(Painter& p, const Axes& ax, const Rect& cell, const Margins* shar
   cairo_save(cr);
   cairo_rectangle(cr, box.x, box.y, box.w, box.h);
   cairo_clip(cr);
-  for (std::size_t i = 0; i < ax.series.size(); ++i) draw_series(cr, ax.series[i], res[i], mx, my, &pts);
+  for (std::size_t i = 0; i < ax.series.size(); ++i)
+    draw_series(cr, ax.series[i], res[i], mx, my, &pts);
   for (const auto& t : ax.texts) {
     p.color(t.color);
     p.text(t.text, mx(t.x), my(t.y), fs, 0.5, 0.5);
@@ -678,10 +709,18 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
       default:
         if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') out += c;
     }
@@ -700,7 +739,8 @@ void add_svg_text(std::string* svg, const Figure& fig, const std::vector<std::st
     const Axes& a = fig.axes.front();
     title = !a.title.empty() ? a.title : a.ylabel.empty() ? a.xlabel : a.ylabel + " vs " + a.xlabel;
   }
-  std::string meta = "\n<title>" + xml_escape(title.empty() ? "figure" : title) + "</title>\n<desc>";
+  std::string meta =
+      "\n<title>" + xml_escape(title.empty() ? "figure" : title) + "</title>\n<desc>";
   for (const auto& t : texts) meta += xml_escape(t) + "\n";
   meta += "</desc>";
   svg->insert(end + 1, meta);
@@ -735,7 +775,8 @@ std::string encode_png(cairo_surface_t* s) {
   char* q = &raw[0];
   for (int y = 0; y < h; ++y) {
     *q++ = 0;  // filter: none
-    const auto* row = reinterpret_cast<const uint32_t*>(data + static_cast<std::size_t>(y) * stride);
+    const auto* row =
+        reinterpret_cast<const uint32_t*>(data + static_cast<std::size_t>(y) * stride);
     for (int x = 0; x < w; ++x) {
       const uint32_t px = row[x];
       *q++ = static_cast<char>(px >> 16);
@@ -790,9 +831,8 @@ std::string render_figure(const Figure& fig, ImageFormat format) {
     return out;
 #endif
   }
-  SurfacePtr s(format == ImageFormat::Svg
-                   ? cairo_svg_surface_create_for_stream(append, &out, W, H)
-                   : cairo_pdf_surface_create_for_stream(append, &out, W, H),
+  SurfacePtr s(format == ImageFormat::Svg ? cairo_svg_surface_create_for_stream(append, &out, W, H)
+                                          : cairo_pdf_surface_create_for_stream(append, &out, W, H),
                cairo_surface_destroy);
   check(cairo_surface_status(s.get()), "cannot make a vector surface");
   if (format == ImageFormat::Pdf) {
@@ -814,7 +854,8 @@ std::string render_figure(const Figure& fig, ImageFormat format) {
 Raster read_png(const std::string& path) {
   SurfacePtr s(cairo_image_surface_create_from_png(path.c_str()), cairo_surface_destroy);
   if (cairo_surface_status(s.get()) != CAIRO_STATUS_SUCCESS)
-    throw Error(path + ": cannot read PNG: " + cairo_status_to_string(cairo_surface_status(s.get())));
+    throw Error(path +
+                ": cannot read PNG: " + cairo_status_to_string(cairo_surface_status(s.get())));
   cairo_surface_flush(s.get());
   Raster r;
   r.width = cairo_image_surface_get_width(s.get());

@@ -35,7 +35,10 @@ Image::Image(std::vector<uint8_t> data, int height, int width, int channels)
 }
 
 Image::Image(std::vector<float> data, int height, int width, int channels)
-    : data_(std::move(data)), height_(height), width_(width), channels_(channels),
+    : data_(std::move(data)),
+      height_(height),
+      width_(width),
+      channels_(channels),
       from_bytes_(false) {
   check_shape(data_.size(), height, width, channels);
 }
@@ -98,8 +101,7 @@ viz::Figure make_heatmaps_figure(const std::vector<std::vector<Matrix>>& matrice
                                  const std::string& xlabel, const std::string& ylabel,
                                  const std::vector<std::string>& titles,
                                  std::pair<double, double> figsize, const std::string& cmap) {
-  if (matrices.empty() || matrices.front().empty())
-    throw bad_input("show_heatmaps: no matrices");
+  if (matrices.empty() || matrices.front().empty()) throw bad_input("show_heatmaps: no matrices");
   const std::size_t cols = matrices.front().size();
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto& row : matrices) {
@@ -133,7 +135,8 @@ viz::Figure make_heatmaps_figure(const std::vector<std::vector<Matrix>>& matrice
       r.rgb.resize(m.values.size() * 3);
       for (std::size_t k = 0; k < m.values.size(); ++k) {
         const viz::Rgb c = viz::cmap_color(cm, (m.values[k] - lo) / (hi - lo));
-        r.rgb[3 * k] = to_byte(c.r), r.rgb[3 * k + 1] = to_byte(c.g), r.rgb[3 * k + 2] = to_byte(c.b);
+        r.rgb[3 * k] = to_byte(c.r), r.rgb[3 * k + 1] = to_byte(c.g),
+                  r.rgb[3 * k + 2] = to_byte(c.b);
       }
       ax.image = std::move(r);
       ax.xtick_labels_shown = i + 1 == matrices.size();  // shared x and y, as the book's
@@ -164,8 +167,9 @@ std::vector<std::vector<long>> confusion_matrix(const std::vector<int>& y_true,
   for (std::size_t i = 0; i < y_true.size(); ++i) {
     const int t = y_true[i], p = y_pred[i];
     if (t < 0 || t >= num_classes || p < 0 || p >= num_classes)
-      throw bad_input("confusion_matrix: label " + std::to_string(t < 0 || t >= num_classes ? t : p) +
-                      " outside [0, " + std::to_string(num_classes) + ")");
+      throw bad_input("confusion_matrix: label " +
+                      std::to_string(t < 0 || t >= num_classes ? t : p) + " outside [0, " +
+                      std::to_string(num_classes) + ")");
     ++m[t][p];
   }
   return m;
@@ -201,8 +205,8 @@ viz::Figure make_confusion_figure(const std::vector<std::vector<long>>& counts,
       r.rgb[k] = to_byte(c.r), r.rgb[k + 1] = to_byte(c.g), r.rgb[k + 2] = to_byte(c.b);
       const double luminance = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b;
       const viz::Rgb ink = luminance < 0.5 ? viz::Rgb{1, 1, 1} : viz::Rgb{0, 0, 0};
-      ax.texts.push_back({static_cast<double>(j), static_cast<double>(i),
-                          std::to_string(counts[i][j]), ink});
+      ax.texts.push_back(
+          {static_cast<double>(j), static_cast<double>(i), std::to_string(counts[i][j]), ink});
     }
   }
   ax.image = std::move(r);

@@ -19,9 +19,8 @@ double number_or_nan(const nlohmann::json& obj, const char* key) {
 }
 
 std::string folder_name(const std::string& path) {
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
+  std::string dir =
+      path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
   while (!dir.empty() && dir.back() == '/') dir.pop_back();
   const auto slash = dir.find_last_of('/');
   const std::string base = slash == std::string::npos ? dir : dir.substr(slash + 1);
@@ -78,7 +77,8 @@ RunMetrics read_run_metrics(const std::string& path) {
   } else {
     throw bad_input(path + ": no \"points\" or \"history\" to draw");
   }
-  if (r.epochs <= 0) r.epochs = static_cast<int>(std::ceil(*std::max_element(r.x.begin(), r.x.end())));
+  if (r.epochs <= 0)
+    r.epochs = static_cast<int>(std::ceil(*std::max_element(r.x.begin(), r.x.end())));
   r.label = folder_name(path);
   if (r.label.empty()) r.label = r.model.empty() ? "run" : r.model;
   return r;

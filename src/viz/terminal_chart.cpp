@@ -32,9 +32,8 @@ std::string ansi(const Rgb& c) {
 
 std::string num(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, std::fabs(v) >= 1e4 || (v != 0 && std::fabs(v) < 1e-3) ? "%.3g"
-                                                                                          : "%.3f",
-                v);
+  std::snprintf(buf, sizeof buf,
+                std::fabs(v) >= 1e4 || (v != 0 && std::fabs(v) < 1e-3) ? "%.3g" : "%.3f", v);
   return buf;
 }
 
@@ -88,10 +87,11 @@ std::string render_terminal_chart(const std::vector<Series>& series,
       const double px = (s.x[i] - x0) / (x1 - x0) * (pw - 1);
       const double py = (1 - (y - y0) / (y1 - y0)) * (ph - 1);
       if (!have) {
-        dot(static_cast<int>(std::lround(px)), static_cast<int>(std::lround(py)), static_cast<int>(k));
+        dot(static_cast<int>(std::lround(px)), static_cast<int>(std::lround(py)),
+            static_cast<int>(k));
       } else {
-        const int steps = std::max(1, static_cast<int>(std::ceil(
-                                          std::max(std::fabs(px - lx), std::fabs(py - ly)))));
+        const int steps = std::max(
+            1, static_cast<int>(std::ceil(std::max(std::fabs(px - lx), std::fabs(py - ly)))));
         for (int t = 1; t <= steps; ++t) {
           const double f = static_cast<double>(t) / steps;
           dot(static_cast<int>(std::lround(lx + (px - lx) * f)),

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "d2l/viz/figure.h"
 #include "../viz/viz_test_util.h"
+#include "d2l/viz/figure.h"
 
 using d2l_test::TempDir;
 
@@ -63,7 +63,7 @@ TEST(PlotCli, DrawsOneRunAndComparesSeveral) {
   EXPECT_NE(desc.find("fast: train loss"), std::string::npos);
   EXPECT_NE(desc.find("slow: test acc"), std::string::npos);
   r = run_d2l("plot " + a + " " + b + " --label x --label y --metrics test_acc -o " +
-          dir.file("three.svg"));
+              dir.file("three.svg"));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(d2l_test::svg_desc(d2l_test::slurp(dir.file("three.svg"))).find("y: test acc"),
             std::string::npos);

@@ -1,3 +1,5 @@
+#include "d2l/viz/animator.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "d2l/core/error.h"
-#include "d2l/viz/animator.h"
 #include "d2l/viz/terminal_chart.h"
 #include "viz_test_util.h"
 
@@ -227,7 +228,10 @@ TEST(TerminalChart, RedrawsInPlaceOnARealTerminal) {
   reader.join();
   std::fclose(slave);
   ::close(master);
-  if (term) ::setenv("TERM", saved.c_str(), 1); else ::unsetenv("TERM");
+  if (term)
+    ::setenv("TERM", saved.c_str(), 1);
+  else
+    ::unsetenv("TERM");
   // 8 rows + axis + x range + legend = 11 lines, redrawn by moving up 11 lines.
   EXPECT_GE(count(got, "\033[11A"), 5u);
   EXPECT_NE(got.find("test acc"), std::string::npos);

@@ -32,16 +32,20 @@ inline std::string gunzip_file(const std::string& path) {
 inline uint32_t be32(const std::string& s, std::size_t at) {
   return (uint32_t{static_cast<uint8_t>(s[at])} << 24) |
          (uint32_t{static_cast<uint8_t>(s[at + 1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(s[at + 2])} << 8) | uint32_t{static_cast<uint8_t>(s[at + 3])};
+         (uint32_t{static_cast<uint8_t>(s[at + 2])} << 8) |
+         uint32_t{static_cast<uint8_t>(s[at + 3])};
 }
 
 /// The first `count` 28x28 images and their labels of a split ("t10k" or "train"); false when
 /// the files are missing or malformed.
 inline bool read_fashion(const std::string& split, std::size_t count,
                          std::vector<std::vector<uint8_t>>* images, std::vector<int>* labels) {
-  const std::string img = gunzip_file(std::string(kFashionDir) + "/" + split + "-images-idx3-ubyte.gz");
-  const std::string lab = gunzip_file(std::string(kFashionDir) + "/" + split + "-labels-idx1-ubyte.gz");
-  if (img.size() < 16 || lab.size() < 8 || be32(img, 0) != 2051 || be32(lab, 0) != 2049) return false;
+  const std::string img =
+      gunzip_file(std::string(kFashionDir) + "/" + split + "-images-idx3-ubyte.gz");
+  const std::string lab =
+      gunzip_file(std::string(kFashionDir) + "/" + split + "-labels-idx1-ubyte.gz");
+  if (img.size() < 16 || lab.size() < 8 || be32(img, 0) != 2051 || be32(lab, 0) != 2049)
+    return false;
   const std::size_t n = std::min<std::size_t>({count, be32(img, 4), be32(lab, 4)});
   const std::size_t rows = be32(img, 8), cols = be32(img, 12);
   if (rows != 28 || cols != 28 || img.size() < 16 + n * 784 || lab.size() < 8 + n) return false;

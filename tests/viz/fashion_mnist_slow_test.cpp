@@ -106,7 +106,8 @@ TEST(FashionMnist, ShowImagesOfTheRealTestSet) {
   d2l::show_images(imgs, 2, 9, titles, 1.5, dir.file("fm.svg"));
   const std::string desc = d2l_test::svg_desc(d2l_test::slurp(dir.file("fm.svg")));
   for (const auto& t : titles) EXPECT_NE(desc.find(t), std::string::npos) << t;
-  if (!docs_dir().empty()) d2l::show_images(imgs, 2, 9, titles, 1.5, docs_dir() + "/fashion-mnist.png");
+  if (!docs_dir().empty())
+    d2l::show_images(imgs, 2, 9, titles, 1.5, docs_dir() + "/fashion-mnist.png");
 }
 
 TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
@@ -221,11 +222,12 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
       for (int c = 0; c < kClasses; ++c) {
         double dot = 0, na = 0, nc = 0;
         for (int j = 0; j < kPixels; ++j)
-          dot += mean[a][j] * mean[c][j], na += mean[a][j] * mean[a][j], nc += mean[c][j] * mean[c][j];
+          dot += mean[a][j] * mean[c][j], na += mean[a][j] * mean[a][j],
+              nc += mean[c][j] * mean[c][j];
         sim.values.push_back(dot / std::sqrt(na * nc));
       }
-    auto heat = d2l::make_heatmaps_figure({{sim}}, "", "",
-                                          {"cosine similarity of class means"}, {4.2, 3.6});
+    auto heat = d2l::make_heatmaps_figure({{sim}}, "", "", {"cosine similarity of class means"},
+                                          {4.2, 3.6});
     heat.axes[0].xtick_labels = heat.axes[0].ytick_labels = d2l_test::kFashionLabels;
     heat.axes[0].xtick_rotation = 45;
     heat.font_size = 8;

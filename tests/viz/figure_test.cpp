@@ -1,3 +1,5 @@
+#include "d2l/viz/figure.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 #include <thread>
 
 #include "d2l/core/error.h"
-#include "d2l/viz/figure.h"
 #include "d2l/viz/plot.h"
 #include "viz_test_util.h"
 
@@ -30,7 +31,8 @@ Figure training_chart(double scale = 1.0) {
   ax.xlabel = "epoch";
   ax.ylabel = "value";
   ax.xlim = Range{1, 10};
-  ax.series = {{x, loss, "-", "train loss"}, {x, acc, "m--", "train acc"},
+  ax.series = {{x, loss, "-", "train loss"},
+               {x, acc, "m--", "train acc"},
                {test_x, test, "g-.", "test acc"}};
   fig.axes.push_back(ax);
   return fig;
@@ -191,8 +193,8 @@ TEST(Figure, SeveralThreadsRenderAtOnce) {
       for (int k = 0; k < kEach; ++k) {
         try {
           const std::string ext = k % 3 == 0 ? ".svg" : k % 3 == 1 ? ".png" : ".pdf";
-          save_figure(training_chart(1 + t % 2), dir.file(std::to_string(t) + "_" +
-                                                          std::to_string(k) + ext));
+          save_figure(training_chart(1 + t % 2),
+                      dir.file(std::to_string(t) + "_" + std::to_string(k) + ext));
         } catch (...) {
           ++failures[t];
         }
@@ -202,8 +204,8 @@ TEST(Figure, SeveralThreadsRenderAtOnce) {
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(failures[t], 0);
-    const auto [w, h] = d2l_test::png_header_size(
-        d2l_test::slurp(dir.file(std::to_string(t) + "_1.png")));
+    const auto [w, h] =
+        d2l_test::png_header_size(d2l_test::slurp(dir.file(std::to_string(t) + "_1.png")));
     EXPECT_EQ(w, 350 * (1 + t % 2));
     EXPECT_EQ(h, 250 * (1 + t % 2));
   }
@@ -236,10 +238,11 @@ TEST(Plot, BookArgumentsAndSharedX) {
   D2L_NEED_CAIRO();
   TempDir dir;
   std::vector<double> x, y1, y2;
-  for (int i = 0; i < 30; ++i) x.push_back(i * 0.1), y1.push_back(i * 0.1), y2.push_back(i * i * 0.01);
+  for (int i = 0; i < 30; ++i)
+    x.push_back(i * 0.1), y1.push_back(i * 0.1), y2.push_back(i * i * 0.01);
   const std::string path = dir.file("plot.svg");
-  d2l::plot({x}, {y1, y2}, "x", "f(x)", {"f(x)", "Tangent line (x=1)"}, {}, {}, "linear",
-            "linear", d2l::kDefaultFmts, {3.5, 2.5}, path);
+  d2l::plot({x}, {y1, y2}, "x", "f(x)", {"f(x)", "Tangent line (x=1)"}, {}, {}, "linear", "linear",
+            d2l::kDefaultFmts, {3.5, 2.5}, path);
   const std::string desc = d2l_test::svg_desc(d2l_test::slurp(path));
   EXPECT_NE(desc.find("Tangent line (x=1)"), std::string::npos);
   // plot(y) alone: x is 0, 1, 2, ...

@@ -1,7 +1,8 @@
+#include "d2l/viz/images.h"
+
 #include <gtest/gtest.h>
 
 #include "d2l/core/error.h"
-#include "d2l/viz/images.h"
 #include "viz_test_util.h"
 
 using d2l_test::TempDir;
@@ -42,7 +43,8 @@ TEST(Images, ShowImagesFillsTheRightNumberOfCells) {
   ASSERT_EQ(img.width, 300);
   ASSERT_EQ(img.height, 200);
   for (int k = 0; k < 6; ++k) {
-    const int cx = (k % 3) * 100 + 50, cy = (k / 3) * 100 + 55;  // a cell's centre (below the title)
+    const int cx = (k % 3) * 100 + 50,
+              cy = (k / 3) * 100 + 55;  // a cell's centre (below the title)
     const uint8_t* px = &img.rgb[(static_cast<std::size_t>(cy) * img.width + cx) * 3];
     const int want = k < 5 ? levels[k] : 255;
     EXPECT_NEAR(px[0], want, 2) << "cell " << k;

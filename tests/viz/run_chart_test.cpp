@@ -1,10 +1,11 @@
+#include "d2l/viz/run_chart.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 
 #include "d2l/core/error.h"
-#include "d2l/viz/run_chart.h"
 #include "viz_test_util.h"
 
 using d2l_test::TempDir;
@@ -18,8 +19,8 @@ std::string metrics_json(int epochs, bool with_points = true) {
     for (int i = 1; i <= 5; ++i) {
       const double x = e - 1 + i / 5.0;
       pts += (pts.empty() ? "" : ",") + std::string("{\"x\":") + std::to_string(x) +
-             ",\"loss\":" + std::to_string(2.0 / x) + ",\"train_acc\":" +
-             std::to_string(0.9 - 0.5 / x) +
+             ",\"loss\":" + std::to_string(2.0 / x) +
+             ",\"train_acc\":" + std::to_string(0.9 - 0.5 / x) +
              (i == 5 ? ",\"test_acc\":" + std::to_string(0.85 - 0.5 / x) : "") + "}";
     }
     hist += (hist.empty() ? "" : ",") + std::string("{\"epoch\":") + std::to_string(e) +
@@ -54,8 +55,8 @@ TEST(RunChart, ReadsPointsWithTestAccuracyAtEpochEnds) {
 
 TEST(RunChart, BadFilesNameThePath) {
   TempDir dir;
-  for (const std::string text : {"not json", "[1,2]", "{\"model\":\"x\"}",
-                                 "{\"points\":[{\"loss\":1}]}"}) {
+  for (const std::string text :
+       {"not json", "[1,2]", "{\"model\":\"x\"}", "{\"points\":[{\"loss\":1}]}"}) {
     const std::string path = write(dir, "bad", text);
     try {
       d2l::read_run_metrics(path);

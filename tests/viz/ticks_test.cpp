@@ -1,9 +1,10 @@
+#include "d2l/viz/ticks.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "d2l/core/error.h"
-#include "d2l/viz/ticks.h"
 
 using namespace d2l::viz;
 
@@ -18,8 +19,8 @@ TEST(Ticks, NiceStepsAreOneTwoTwoAndAHalfOrFiveTimesAPowerOfTen) {
     for (int n : {3, 5, 6, 9}) {
       const double s = nice_step(span, n);
       const double m = s / std::pow(10.0, std::floor(std::log10(s) + 1e-12));
-      EXPECT_TRUE(std::fabs(m - 1) < 1e-9 || std::fabs(m - 2) < 1e-9 ||
-                  std::fabs(m - 2.5) < 1e-9 || std::fabs(m - 5) < 1e-9)
+      EXPECT_TRUE(std::fabs(m - 1) < 1e-9 || std::fabs(m - 2) < 1e-9 || std::fabs(m - 2.5) < 1e-9 ||
+                  std::fabs(m - 5) < 1e-9)
           << span << " " << n << " -> " << s;
       EXPECT_LE(span / s, n - 1 + 1e-9) << span << " " << n;
     }

@@ -45,8 +45,10 @@ inline std::pair<long, long> png_header_size(const std::string& bytes) {
       bytes.compare(12, 4, "IHDR") != 0)
     return {-1, -1};
   auto be = [&](std::size_t at) {
-    return (long{static_cast<uint8_t>(bytes[at])} << 24) | (long{static_cast<uint8_t>(bytes[at + 1])} << 16) |
-           (long{static_cast<uint8_t>(bytes[at + 2])} << 8) | long{static_cast<uint8_t>(bytes[at + 3])};
+    return (long{static_cast<uint8_t>(bytes[at])} << 24) |
+           (long{static_cast<uint8_t>(bytes[at + 1])} << 16) |
+           (long{static_cast<uint8_t>(bytes[at + 2])} << 8) |
+           long{static_cast<uint8_t>(bytes[at + 3])};
   };
   return {be(16), be(20)};
 }

@@ -46,10 +46,10 @@ LineFormat parse_format(const std::string& fmt);
 
 /// One line of a chart. Points whose x or y is NaN are skipped: the line breaks there.
 struct Series {
-  std::vector<double> x;  ///< x values, the same count as y
-  std::vector<double> y;  ///< y values
-  std::string fmt;        ///< matplotlib format, e.g. "m--"
-  std::string label;      ///< legend entry; empty: not in the legend
+  std::vector<double> x;     ///< x values, the same count as y
+  std::vector<double> y;     ///< y values
+  std::string fmt;           ///< matplotlib format, e.g. "m--"
+  std::string label;         ///< legend entry; empty: not in the legend
   std::optional<Rgb> color;  ///< when set, overrides the format's colour and the cycle
 };
 
@@ -68,41 +68,41 @@ Rgb cmap_color(ColorMap cmap, double t);
 
 /// An RGB raster to draw into axes, row-major, 3 bytes a pixel, row 0 on top.
 struct Raster {
-  int height = 0;             ///< rows
-  int width = 0;              ///< columns
-  std::vector<uint8_t> rgb;   ///< height * width * 3 bytes
+  int height = 0;            ///< rows
+  int width = 0;             ///< columns
+  std::vector<uint8_t> rgb;  ///< height * width * 3 bytes
 };
 
 /// Text placed at data coordinates (centre of the text), e.g. counts in confusion cells.
 struct CellText {
-  double x = 0;         ///< data x of the text's centre
-  double y = 0;         ///< data y of the text's centre
-  std::string text;     ///< the text
-  Rgb color;            ///< its colour
+  double x = 0;      ///< data x of the text's centre
+  double y = 0;      ///< data y of the text's centre
+  std::string text;  ///< the text
+  Rgb color;         ///< its colour
 };
 
 /// One panel of a figure.
 struct Axes {
-  std::string title;                ///< above the panel
-  std::string xlabel;               ///< below the x axis
-  std::string ylabel;               ///< left of the y axis, rotated
-  std::optional<Range> xlim;        ///< empty: from the data, with 5 % margins
-  std::optional<Range> ylim;        ///< empty: from the data, with 5 % margins
-  Scale xscale = Scale::Linear;     ///< linear or log
-  Scale yscale = Scale::Linear;     ///< linear or log
-  bool grid = true;                 ///< light grid lines at the ticks (as d2l's set_axes)
-  bool legend = true;               ///< a legend when any series has a label
-  bool axis_visible = true;         ///< false: no frame, ticks or labels (show_images)
-  std::vector<Series> series;       ///< the lines, drawn in order
-  std::optional<Raster> image;      ///< drawn over x in [-0.5, w-0.5], y in [-0.5, h-0.5]
-                                    ///< (row 0 on top), keeping square pixels
-  std::vector<CellText> texts;      ///< texts at data coordinates, over everything else
+  std::string title;                      ///< above the panel
+  std::string xlabel;                     ///< below the x axis
+  std::string ylabel;                     ///< left of the y axis, rotated
+  std::optional<Range> xlim;              ///< empty: from the data, with 5 % margins
+  std::optional<Range> ylim;              ///< empty: from the data, with 5 % margins
+  Scale xscale = Scale::Linear;           ///< linear or log
+  Scale yscale = Scale::Linear;           ///< linear or log
+  bool grid = true;                       ///< light grid lines at the ticks (as d2l's set_axes)
+  bool legend = true;                     ///< a legend when any series has a label
+  bool axis_visible = true;               ///< false: no frame, ticks or labels (show_images)
+  std::vector<Series> series;             ///< the lines, drawn in order
+  std::optional<Raster> image;            ///< drawn over x in [-0.5, w-0.5], y in [-0.5, h-0.5]
+                                          ///< (row 0 on top), keeping square pixels
+  std::vector<CellText> texts;            ///< texts at data coordinates, over everything else
   std::vector<std::string> xtick_labels;  ///< non-empty: ticks at 0..n-1 with these labels
   std::vector<std::string> ytick_labels;  ///< non-empty: ticks at 0..n-1 (top to bottom
                                           ///< when an image is shown)
-  double xtick_rotation = 0;        ///< degrees, for long category names (e.g. 45)
-  bool xtick_labels_shown = true;   ///< false: ticks without labels (panels sharing x)
-  bool ytick_labels_shown = true;   ///< false: ticks without labels (panels sharing y)
+  double xtick_rotation = 0;              ///< degrees, for long category names (e.g. 45)
+  bool xtick_labels_shown = true;         ///< false: ticks without labels (panels sharing x)
+  bool ytick_labels_shown = true;         ///< false: ticks without labels (panels sharing y)
 };
 
 /// A colour bar at the right of the figure, for heatmaps.
@@ -114,14 +114,14 @@ struct Colorbar {
 
 /// A whole picture.
 struct Figure {
-  double width = 3.5;       ///< inches (the book's default figsize is 3.5 x 2.5)
-  double height = 2.5;      ///< inches
-  double scale = 1.0;       ///< PNG resolution: 100 * scale pixels per inch (2: sharp on HiDPI)
-  double font_size = 10;    ///< points, for labels, ticks and legend (matplotlib's default)
-  int nrows = 1;            ///< rows of panels
-  int ncols = 1;            ///< columns of panels
-  std::vector<Axes> axes;   ///< row-major, up to nrows * ncols; missing ones stay blank
-  std::string title;        ///< over the whole figure
+  double width = 3.5;      ///< inches (the book's default figsize is 3.5 x 2.5)
+  double height = 2.5;     ///< inches
+  double scale = 1.0;      ///< PNG resolution: 100 * scale pixels per inch (2: sharp on HiDPI)
+  double font_size = 10;   ///< points, for labels, ticks and legend (matplotlib's default)
+  int nrows = 1;           ///< rows of panels
+  int ncols = 1;           ///< columns of panels
+  std::vector<Axes> axes;  ///< row-major, up to nrows * ncols; missing ones stay blank
+  std::string title;       ///< over the whole figure
   std::optional<Colorbar> colorbar;  ///< for heatmaps
 };
 

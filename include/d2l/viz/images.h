@@ -69,8 +69,8 @@ viz::Figure make_heatmaps_figure(const std::vector<std::vector<Matrix>>& matrice
 /// Shows heatmaps of matrices, as the book's `show_heatmaps` (attention weights), into `path`.
 void show_heatmaps(const std::vector<std::vector<Matrix>>& matrices, const std::string& xlabel,
                    const std::string& ylabel, const std::vector<std::string>& titles = {},
-                   std::pair<double, double> figsize = {2.5, 2.5},
-                   const std::string& cmap = "Reds", const std::string& path = "heatmaps.png");
+                   std::pair<double, double> figsize = {2.5, 2.5}, const std::string& cmap = "Reds",
+                   const std::string& path = "heatmaps.png");
 
 /// counts[t][p]: how many examples of class t were predicted as p. Throws d2l::Error (BadInput)
 /// when a label is outside [0, num_classes) or the lists differ in length.

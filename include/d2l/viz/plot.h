@@ -15,17 +15,17 @@ inline const std::vector<std::string> kDefaultFmts = {"-", "m--", "g-.", "r:"};
 
 /// Everything `d2l.plot` takes, with the book's defaults.
 struct PlotOptions {
-  std::string xlabel;                          ///< x axis label
-  std::string ylabel;                          ///< y axis label
-  std::vector<std::string> legend;             ///< one entry per line; empty: no legend
-  std::optional<viz::Range> xlim;              ///< empty: from the data
-  std::optional<viz::Range> ylim;              ///< empty: from the data
-  std::string xscale = "linear";               ///< "linear" or "log"
-  std::string yscale = "linear";               ///< "linear" or "log"
+  std::string xlabel;                            ///< x axis label
+  std::string ylabel;                            ///< y axis label
+  std::vector<std::string> legend;               ///< one entry per line; empty: no legend
+  std::optional<viz::Range> xlim;                ///< empty: from the data
+  std::optional<viz::Range> ylim;                ///< empty: from the data
+  std::string xscale = "linear";                 ///< "linear" or "log"
+  std::string yscale = "linear";                 ///< "linear" or "log"
   std::vector<std::string> fmts = kDefaultFmts;  ///< cycled over the lines
   std::pair<double, double> figsize{3.5, 2.5};   ///< inches
-  double scale = 1.0;                          ///< PNG pixels per inch / 100
-  std::string title;                           ///< over the chart
+  double scale = 1.0;                            ///< PNG pixels per inch / 100
+  std::string title;                             ///< over the chart
 };
 
 /// The chart `plot` would draw, to combine or save yourself. `X` holds one x list for all
@@ -46,8 +46,7 @@ void plot(const std::vector<std::vector<double>>& X, const std::vector<std::vect
           const std::string& xlabel, const std::string& ylabel = "",
           const std::vector<std::string>& legend = {}, std::optional<viz::Range> xlim = {},
           std::optional<viz::Range> ylim = {}, const std::string& xscale = "linear",
-          const std::string& yscale = "linear",
-          const std::vector<std::string>& fmts = kDefaultFmts,
+          const std::string& yscale = "linear", const std::vector<std::string>& fmts = kDefaultFmts,
           std::pair<double, double> figsize = {3.5, 2.5}, const std::string& path = "plot.png");
 
 /// One line: plot(x, y) with the options, written to `path`.

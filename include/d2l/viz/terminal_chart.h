@@ -14,13 +14,13 @@ namespace d2l::viz {
 
 /// What render_terminal_chart draws.
 struct TerminalChartOptions {
-  int width = 60;               ///< plot columns (characters), at least 8
-  int height = 8;               ///< plot rows (characters), at least 2
-  bool color = true;            ///< ANSI 256-colour escapes for the lines and legend
-  std::optional<Range> xlim;    ///< empty: the data's range
-  std::optional<Range> ylim;    ///< empty: the data's range
-  Scale yscale = Scale::Linear; ///< log: positive values only
-  std::string xlabel;           ///< shown after the x range
+  int width = 60;                ///< plot columns (characters), at least 8
+  int height = 8;                ///< plot rows (characters), at least 2
+  bool color = true;             ///< ANSI 256-colour escapes for the lines and legend
+  std::optional<Range> xlim;     ///< empty: the data's range
+  std::optional<Range> ylim;     ///< empty: the data's range
+  Scale yscale = Scale::Linear;  ///< log: positive values only
+  std::string xlabel;            ///< shown after the x range
 };
 
 /// The chart as text: `height` rows of braille with y labels, an x-axis row, and one legend
