@@ -233,6 +233,18 @@ void save_figure(const Figure& fig, const std::string& path, bool sync) {
     write_file_replace(path, bytes);
 }
 
+bool try_save_figure(const Figure& fig, const std::string& path, std::FILE* warn) noexcept {
+  try {
+    save_figure(fig, path);
+    return true;
+  } catch (const std::exception& e) {
+    if (warn) std::fprintf(warn, "d2l: warning: %s (going on without this picture)\n", e.what());
+  } catch (...) {
+    if (warn) std::fprintf(warn, "d2l: warning: %s: drawing failed\n", path.c_str());
+  }
+  return false;
+}
+
 #ifndef D2L_HAVE_CAIRO
 bool have_cairo() { return false; }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <thread>
@@ -253,4 +254,21 @@ TEST(Plot, BookArgumentsAndSharedX) {
   d2l::PlotOptions bad;
   bad.fmts = {"z"};
   EXPECT_THROW(d2l::make_plot({x}, {y1}, bad), d2l::Error);
+}
+
+TEST(Figure, TrySaveWarnsInsteadOfThrowing) {
+  TempDir dir;
+  { std::ofstream(dir.file("file")) << "x"; }
+  std::FILE* err = std::tmpfile();
+  EXPECT_FALSE(try_save_figure(training_chart(), dir.file("file") + "/c.png", err));
+  std::fflush(err);
+  std::rewind(err);
+  char buf[512] = {0};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, err);
+  const std::string text(buf, n);
+  EXPECT_NE(text.find("warning"), std::string::npos);
+  EXPECT_NE(text.find("c.png"), std::string::npos);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
+  std::fclose(err);
+  if (have_cairo()) EXPECT_TRUE(try_save_figure(training_chart(), dir.file("ok.png"), nullptr));
 }

@@ -9,6 +9,7 @@
 /// Built without Cairo (D2L_HAVE_CAIRO undefined), have_cairo() is false and rendering throws
 /// d2l::Error "... built without Cairo"; everything else works.
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -156,6 +157,11 @@ Raster read_png(const std::string& path);
 /// redrawn every few seconds (the Animator). Throws d2l::Error naming the path when it cannot
 /// write.
 void save_figure(const Figure& fig, const std::string& path, bool sync = true);
+
+/// save_figure() that never throws, for pictures made during training (predictions,
+/// confusion): on failure prints one line `d2l: warning: <why> (...)` to `warn` (when not
+/// null) and returns false.
+bool try_save_figure(const Figure& fig, const std::string& path, std::FILE* warn = stderr) noexcept;
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, without
 /// fsync. Throws d2l::Error naming the path.
