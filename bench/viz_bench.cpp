@@ -2,7 +2,6 @@
 // epoch plus the test accuracy at each epoch end, 3 lines, as train_ch6 does), single renders,
 // and show_images. Run: build/bin/viz_bench [--benchmark_filter=Animator]
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -17,11 +16,13 @@ namespace {
 constexpr int kEpochs = 10;
 constexpr int kPointsPerEpoch = 5;
 
+// One folder, reused by every run: <tmp>/d2l-viz-bench.
 std::string temp_dir() {
   static const std::string dir = [] {
-    std::string t = (std::filesystem::temp_directory_path() / "d2l-viz-bench-XXXXXX").string();
-    if (!::mkdtemp(t.data())) return std::string("/tmp");
-    return t;
+    const auto d = std::filesystem::temp_directory_path() / "d2l-viz-bench";
+    std::error_code ec;
+    std::filesystem::create_directories(d, ec);
+    return d.string();
   }();
   return dir;
 }

@@ -50,6 +50,7 @@ std::string render_terminal_chart(const std::vector<Series>& series,
     for (std::size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
       const double y = ty(s.y[i]);
       if (!std::isfinite(s.x[i]) || !std::isfinite(y)) continue;
+      if (opts.xlim && (s.x[i] < opts.xlim->lo || s.x[i] > opts.xlim->hi)) continue;
       x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, y), y1 = std::max(y1, y);
     }
