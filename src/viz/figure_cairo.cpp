@@ -503,13 +503,25 @@ Rect draw_axes(Painter& p, const Axes& ax, const Rect& cell, const Margins* shar
 
   const int max_ticks = std::max(3, std::min(9, static_cast<int>(cell.w / (3.5 * fs))));
   const int max_yticks = std::max(3, std::min(9, static_cast<int>(cell.h / (2.2 * fs))));
-  Ticks xt = make_ticks(xl, ax.xscale, ax.xtick_labels, max_ticks, image);
   Ticks yt = make_ticks(yl, ax.yscale, ax.ytick_labels, max_yticks, image);
-  if (!ax.xtick_labels_shown) xt.labels.assign(xt.at.size(), "");
   if (!ax.ytick_labels_shown) yt.labels.assign(yt.at.size(), "");
-
   double ytick_w = 0;
   for (const auto& l : yt.labels) ytick_w = std::max(ytick_w, p.width(l, fs));
+  const double left_est = kPad + (ax.ylabel.empty() ? 0 : line_h + kPad) + ytick_w + kTickLen + 3;
+  const double box_w_est = cell.w - left_est - kPad - 1.5 * fs;
+  Ticks xt = make_ticks(xl, ax.xscale, ax.xtick_labels, max_ticks, image);
+  // Fewer x ticks while neighbouring labels would come closer than 0.8 em.
+  const AxisMap est{xl, ax.xscale, 0, box_w_est};
+  for (int n = max_ticks - 1; n >= 2 && ax.xtick_labels.empty() && ax.xtick_rotation == 0; --n) {
+    bool fits = true;
+    for (std::size_t i = 1; i < xt.at.size() && fits; ++i)
+      fits = est(xt.at[i]) - est(xt.at[i - 1]) >=
+             (p.width(xt.labels[i], fs) + p.width(xt.labels[i - 1], fs)) / 2 + 0.8 * fs;
+    if (fits) break;
+    xt = make_ticks(xl, ax.xscale, ax.xtick_labels, n, image);
+  }
+  if (!ax.xtick_labels_shown) xt.labels.assign(xt.at.size(), "");
+
   double xtick_h = 0;
   const double rot = ax.xtick_rotation * kPi / 180;
   for (const auto& l : xt.labels) {
