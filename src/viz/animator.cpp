@@ -136,6 +136,7 @@ void Animator::redraw_locked() noexcept {
       viz::TerminalChartOptions t;
       t.height = opts_.chart_height;
       t.width = std::clamp(chart_.columns() - 10, 8, 72);
+      t.columns = chart_.columns() - 1;
       t.xlim = opts_.xlim;
       t.ylim = opts_.ylim;
       t.yscale = yscale_;

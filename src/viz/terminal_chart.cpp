@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -35,6 +36,35 @@ std::string num(double v) {
   std::snprintf(buf, sizeof buf,
                 std::fabs(v) >= 1e4 || (v != 0 && std::fabs(v) < 1e-3) ? "%.3g" : "%.3f", v);
   return buf;
+}
+
+// The first `cols` visible characters of `line` (escape sequences kept, UTF-8 counted by
+// characters: braille and box-drawing characters are one column wide), so no line wraps and
+// the cursor-up count stays right.
+std::string fit_to_columns(const std::string& line, int cols) {
+  std::string out;
+  int seen = 0;
+  bool cut = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == 0x1b) {  // copy the escape sequence up to its final letter
+      std::size_t j = i + 1;
+      while (j < line.size() && !std::isalpha(static_cast<unsigned char>(line[j]))) ++j;
+      out.append(line, i, j - i + 1);
+      i = j;
+      continue;
+    }
+    if ((c & 0xC0) != 0x80) {  // not a continuation byte: a new character
+      if (seen == cols) {
+        cut = true;
+        break;
+      }
+      ++seen;
+    }
+    out += line[i];
+  }
+  if (cut) out += "\033[0m";
+  return out;
 }
 
 }  // namespace
@@ -132,7 +162,9 @@ std::string render_terminal_chart(const std::vector<Series>& series,
   xrow += std::string(static_cast<std::size_t>(std::max(1, gap)), ' ') + xb;
   if (!opts.xlabel.empty()) xrow += "  " + opts.xlabel;
   out += xrow + "\n";
-  std::string legend = std::string(lw + 2, ' ');
+  const std::string indent(lw + 2, ' ');
+  std::string legend = indent;
+  std::size_t visible = indent.size();
   for (std::size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     std::string latest = "n/a";
@@ -141,9 +173,20 @@ std::string render_terminal_chart(const std::vector<Series>& series,
         latest = num(s.y[i]);
         break;
       }
-    legend += (opts.color ? ansi(colors[k]) : "") + "━━" + reset + " " +
-              (s.label.empty() ? "line " + std::to_string(k + 1) : s.label) + " " + latest +
-              (k + 1 < series.size() ? "   " : "");
+    const std::string entry =
+        (s.label.empty() ? "line " + std::to_string(k + 1) : s.label) + " " + latest;
+    const std::size_t width = 3 + entry.size();  // "━━ " + entry
+    if (k > 0) {
+      if (opts.columns > 0 && visible + 3 + width > static_cast<std::size_t>(opts.columns)) {
+        legend += "\n" + indent;
+        visible = indent.size();
+      } else {
+        legend += "   ";
+        visible += 3;
+      }
+    }
+    legend += (opts.color ? ansi(colors[k]) : "") + "━━" + reset + " " + entry;
+    visible += width;
   }
   out += legend + "\n";
   return out;
@@ -171,7 +214,7 @@ void TerminalChart::draw(const std::string& text) {
   while (start < text.size()) {
     auto end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    out += "\r" + text.substr(start, end - start) + "\033[K\n";
+    out += "\r" + fit_to_columns(text.substr(start, end - start), columns() - 1) + "\033[K\n";
     ++n;
     start = end + 1;
   }

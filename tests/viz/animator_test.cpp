@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -180,6 +181,21 @@ TEST(TerminalChart, RendersBrailleAxesAndALegendWithLatestValues) {
   EXPECT_NE(d2l::viz::render_terminal_chart(s, o).find("\033[38;5;"), std::string::npos);
 }
 
+TEST(TerminalChart, LegendWrapsToTheColumns) {
+  std::vector<d2l::viz::Series> s = {{{1, 2}, {1, 2}, "-", "train loss"},
+                                     {{1, 2}, {1, 2}, "-", "train acc"},
+                                     {{1, 2}, {1, 2}, "-", "test acc"}};
+  d2l::viz::TerminalChartOptions o;
+  o.width = 20;
+  o.height = 4;
+  o.color = false;
+  EXPECT_EQ(count(d2l::viz::render_terminal_chart(s, o), "\n"), 4u + 3u);  // one legend line
+  o.columns = 30;
+  const std::string text = d2l::viz::render_terminal_chart(s, o);
+  EXPECT_EQ(count(text, "\n"), 4u + 2u + 3u);  // one entry a line
+  EXPECT_NE(text.find("test acc 2.000"), std::string::npos);
+}
+
 TEST(TerminalChart, NothingInAPipe) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -208,6 +224,10 @@ TEST(TerminalChart, RedrawsInPlaceOnARealTerminal) {
   ::setenv("TERM", "xterm-256color", 1);
   std::FILE* slave = std::fopen(::ptsname(master), "w");
   ASSERT_NE(slave, nullptr);
+  struct winsize ws {};
+  ws.ws_col = 100;
+  ws.ws_row = 40;
+  ::ioctl(::fileno(slave), TIOCSWINSZ, &ws);  // wide enough for the legend on one line
   std::string got;
   std::thread reader([&] {  // drain the master so the slave never blocks
     char buf[4096];

@@ -21,6 +21,7 @@ struct TerminalChartOptions {
   std::optional<Range> ylim;     ///< empty: the data's range
   Scale yscale = Scale::Linear;  ///< log: positive values only
   std::string xlabel;            ///< shown after the x range
+  int columns = 0;               ///< > 0: legend entries wrap to keep lines this wide
 };
 
 /// The chart as text: `height` rows of braille with y labels, an x-axis row, and one legend
