@@ -1,0 +1,89 @@
+// `d2l plot`: the real program on real files in a temp dir.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "../viz/viz_test_util.h"
+#include "d2l/viz/figure.h"
+
+using d2l_test::TempDir;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result run_d2l(const std::string& args) {
+  const std::string cmd = std::string(D2L_BIN_DIR) + "/d2l " + args + " 2>&1";
+  Result r{-1, ""};
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string run_dir(const TempDir& dir, const std::string& name, double lr) {
+  std::filesystem::create_directories(dir.file(name));
+  std::string pts;
+  for (int k = 1; k <= 15; ++k) {
+    const double x = k / 5.0;
+    pts += (pts.empty() ? "" : ",") + std::string("{\"x\":") + std::to_string(x) +
+           ",\"loss\":" + std::to_string(lr / x) + ",\"train_acc\":0.6" +
+           (k % 5 == 0 ? ",\"test_acc\":0.5" : "") + "}";
+  }
+  const std::string path = dir.file(name + "/metrics.json");
+  std::ofstream(path) << "{\"model\":\"lenet\",\"epochs\":3,\"points\":[" << pts << "]}";
+  return path;
+}
+
+}  // namespace
+
+TEST(PlotCli, DrawsOneRunAndComparesSeveral) {
+  if (!d2l::viz::have_cairo()) GTEST_SKIP() << "built without Cairo";
+  TempDir dir;
+  const std::string a = run_dir(dir, "fast", 0.9), b = run_dir(dir, "slow", 0.1);
+  Result r = run_d2l("plot " + a + " -o " + dir.file("one.png"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(d2l_test::png_header_size(d2l_test::slurp(dir.file("one.png"))),
+            (std::pair<long, long>{350, 250}));
+  r = run_d2l("plot " + a + " " + b + " --scale 2 --json -o " + dir.file("two.svg"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"runs\":2"), std::string::npos) << r.out;
+  const std::string desc = d2l_test::svg_desc(d2l_test::slurp(dir.file("two.svg")));
+  EXPECT_NE(desc.find("fast: train loss"), std::string::npos);
+  EXPECT_NE(desc.find("slow: test acc"), std::string::npos);
+  r = run_d2l("plot " + a + " " + b + " --label x --label y --metrics test_acc -o " +
+              dir.file("three.svg"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(d2l_test::svg_desc(d2l_test::slurp(dir.file("three.svg"))).find("y: test acc"),
+            std::string::npos);
+}
+
+TEST(PlotCli, ExitCodes) {
+  TempDir dir;
+  const std::string a = run_dir(dir, "r", 0.5);
+  EXPECT_EQ(run_d2l("plot " + a + " -o " + dir.file("x.gif")).code, 2);
+  EXPECT_EQ(run_d2l("plot " + dir.file("none.json") + " -o " + dir.file("x.png")).code, 2);
+  EXPECT_EQ(run_d2l("plot " + a).code, 2);  // no -o
+  EXPECT_EQ(run_d2l("plot " + a + " --metrics acc -o " + dir.file("x.png")).code, 2);
+  std::ofstream(dir.file("junk.json")) << "{";
+  const Result junk = run_d2l("plot " + dir.file("junk.json") + " -o " + dir.file("x.png"));
+  EXPECT_EQ(junk.code, 2);
+  EXPECT_NE(junk.out.find("junk.json"), std::string::npos);
+  // Cannot write: 1 (or 1 without Cairo too), one line naming the file.
+  std::ofstream(dir.file("file")) << "x";
+  const Result unwritable = run_d2l("plot " + a + " -o " + dir.file("file") + "/x.png");
+  EXPECT_EQ(unwritable.code, 1);
+  EXPECT_NE(unwritable.out.find("x.png"), std::string::npos);
+  EXPECT_EQ(run_d2l("plot --help").code, 0);
+}
