@@ -8,6 +8,9 @@
 #include "d2l/core/timer.h"
 #include "d2l/data/idx.h"
 #include "d2l/data/registry.h"
+#include "d2l/viz/animator.h"
+#include "d2l/viz/images.h"
+#include "d2l/viz/plot.h"
 #ifdef D2L_WITH_TORCH
 #include "d2l/core/device.h"
 #include "d2l/data/loader.h"
@@ -21,4 +24,5 @@
 #include "d2l/train/history.h"
 #include "d2l/train/train.h"
 #include "d2l/train/trainer.h"
+#include "d2l/train/visualize.h"
 #endif

@@ -159,7 +159,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     }
     state_ = TrainState{epoch + 1, 0, 0, 0, 0, 0, h};
     if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
-    if (opts_.progress) {
+    if (opts_.epoch_lines) {
       std::printf("epoch %lld/%lld: loss %.3f, train acc %.3f, test acc %.3f, %.1f examples/sec, %s\n",
                   static_cast<long long>(epoch + 1), static_cast<long long>(opts_.max_epochs),
                   es.loss, es.train_acc, es.test_acc, es.examples_per_sec,

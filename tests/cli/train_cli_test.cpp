@@ -176,3 +176,51 @@ TEST(Cli, SigtermSavesACheckpointThatResumes) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(read_json(out + "/metrics.json")["history"].size(), done + 1);
 }
+
+TEST(Cli, TrainDrawsChartPredictionsAndConfusion) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 200, 50);
+  auto r = run(env(home) + bin("d2l") + " train softmax --epochs 2 --data-dir " + home.str() +
+               " --out " + home / "out" + " --plot " + home / "out/chart.svg");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* f : {"chart.svg", "predictions.png", "confusion.png", "metrics.json"})
+    EXPECT_TRUE(std::filesystem::exists(home / (std::string("out/") + f))) << f;
+  const std::string svg = d2l::read_file(home / "out/chart.svg");
+  EXPECT_NE(svg.find("train loss"), std::string::npos);
+  EXPECT_NE(svg.find("test acc"), std::string::npos);
+}
+
+TEST(Cli, UnwritableChartWarnsAndTrainingGoesOn) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 200, 50);
+  auto r = run(env(home) + bin("d2l") + " train softmax --epochs 2 --data-dir " + home.str() +
+               " --out " + home / "out" + " --plot /nonexistent-dir/chart.png");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent-dir/chart.png"), std::string::npos) << r.output;
+  EXPECT_EQ(read_json(home / "out/metrics.json")["history"].size(), 2u);
+  // A bad extension is bad input, caught before training.
+  r = run(env(home) + bin("d2l") + " train softmax --data-dir " + home.str() + " --out " + home / "o2" +
+          " --plot " + home / "chart.gif");
+  EXPECT_EQ(r.code, 2) << r.output;
+}
+
+TEST(Cli, ShowDrawsAGridOfLabelledImages) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 30, 10);
+  auto r = run(env(home) + bin("d2l") + " show fashion-mnist --data-dir " + home.str() +
+               " --rows 2 --cols 3 --split test -o " + home / "grid.svg");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("6 test images"), std::string::npos) << r.output;
+  const std::string svg = d2l::read_file(home / "grid.svg");
+  // Every title is one of the data set's class names.
+  int titled = 0;
+  for (const char* c : {"t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+                        "bag", "ankle boot"})
+    titled += svg.find(c) != std::string::npos;
+  EXPECT_GE(titled, 1);
+  expect_one_line_error(run(env(home) + bin("d2l") + " show fashion-mnist --data-dir " + home.str() +
+                            " --split valid"), 2, "--split");
+  expect_one_line_error(run(env(home) + bin("d2l") + " show cifar10 --data-dir " + home / "none"), 2,
+                        "cifar10: data set not found");
+}

@@ -20,6 +20,7 @@ TEST(FashionMnist, SoftmaxOneEpochReachesTheBooksAccuracy) {
   to.max_epochs = 1;
   to.verbose = false;
   to.progress = false;
+  to.epoch_lines = false;
   d2l::Trainer t(net, opt, to);
   auto h = t.fit(train, test);
   EXPECT_GE(h.test_acc(), 0.75);

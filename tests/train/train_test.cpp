@@ -37,6 +37,7 @@ d2l::History fit(torch::nn::Sequential net, std::int64_t epochs, const std::stri
   o.max_epochs = epochs;
   o.verbose = false;
   o.progress = false;
+  o.epoch_lines = false;
   o.checkpoint = ckpt;
   d2l::Trainer t(net, opt, o);
   if (!resume.empty()) t.resume(resume);

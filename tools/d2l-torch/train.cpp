@@ -16,11 +16,12 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TrainOpts {
-  std::string model, data, data_dir, device = "auto", out, resume;
+  std::string model, data, data_dir, device = "auto", out, resume, plot;
   std::int64_t epochs = -1, batch_size = -1, resize = 0, threads = 0;
   double lr = -1, grad_clip = 0;
   std::uint64_t seed = 42;
   bool list = false, json = false, no_download = false, prefetch = false, quiet = false;
+  bool no_chart = false;
 };
 
 void list_models(bool json) {
@@ -172,12 +173,22 @@ int run_train(TrainOpts o) {
   net->to(device);
   auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(lr));
 
+  // The book's chart: a file redrawn at every point, and live on a terminal.
+  d2l::AnimatorOptions aopts;
+  aopts.xlabel = "epoch";
+  aopts.legend = {"train loss", "train acc", "test acc"};
+  aopts.xlim = d2l::viz::Range{1, static_cast<double>(epochs)};
+  aopts.path = o.plot.empty() ? o.out + "/training.png" : o.plot;
+  aopts.terminal = !o.no_chart && !o.json && !o.quiet;
+  d2l::Animator animator(aopts);
+
   d2l::TrainerOptions topts;
   topts.max_epochs = epochs;
   topts.device = device;
   topts.grad_clip = o.grad_clip;
   topts.verbose = !o.json;
   topts.progress = !o.json && !o.quiet;
+  topts.epoch_lines = topts.progress && !animator.live();  // the live chart shows them
   topts.checkpoint = o.out + "/checkpoint.pt";
   d2l::Trainer trainer(net, opt, topts);
   if (!ckpt_in.empty()) {
@@ -185,7 +196,10 @@ int run_train(TrainOpts o) {
     if (!o.json)
       std::printf("resuming %s from %s at epoch %lld, batch %lld\n", o.model.c_str(), ckpt_in.c_str(),
                   static_cast<long long>(resumed.epoch + 1), static_cast<long long>(resumed.batch));
+    for (const auto& p : resumed.history.points)
+      animator.add(p.x, {p.loss, p.train_acc, p.test_acc});
   }
+  trainer.on_point([&](const d2l::ChartPoint& p) { animator.add(p.x, {p.loss, p.train_acc, p.test_acc}); });
   trainer.on_epoch([&](const d2l::EpochStats&, const d2l::History& h) { write_metrics(o.out, h); });
   d2l::History meta;
   meta.model = o.model;
@@ -196,15 +210,27 @@ int run_train(TrainOpts o) {
   d2l::install_stop_signals();
   d2l::History h = trainer.fit(train_iter, test_iter, meta);
   write_metrics(o.out, h);
+  if (animator.live()) animator.detach_terminal();
   if (trainer.stopped()) {
     std::fprintf(stderr, "d2l: interrupted; checkpoint saved: continue with d2l train --resume %s\n",
                  o.out.c_str());
     return 130;
   }
+  // The book's predict_ch3 and a confusion matrix of the test set.
+  d2l::predict_ch3(trainer.net(), test_iter, device, 8, info.classes, o.out + "/predictions.png");
+  try {
+    const auto counts = d2l::confusion_counts(trainer.net(), test_iter, device,
+                                              static_cast<int>(info.classes.size()));
+    d2l::viz::try_save_figure(d2l::make_confusion_figure(counts, info.classes), o.out + "/confusion.png");
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::fprintf(stderr, "d2l: warning: confusion matrix not drawn: %s\n", what.substr(0, what.find('\n')).c_str());
+  }
   if (o.json) {
     std::fputs(h.to_json().c_str(), stdout);
   } else {
-    std::printf("wrote %s/metrics.json, metrics.csv, checkpoint.pt\n", o.out.c_str());
+    std::printf("wrote %s: metrics.json, metrics.csv, checkpoint.pt, %s, predictions.png, confusion.png\n",
+                o.out.c_str(), o.plot.empty() ? "training.png" : o.plot.c_str());
   }
   return 0;
 }
@@ -226,6 +252,8 @@ d2l::cli::Registrar reg{"train", "Train a book model on a real data set", [](CLI
   cmd.add_option("--out", o->out, "Output folder: metrics.json, metrics.csv, checkpoint.pt "
                                   "(default runs/MODEL-TIME)");
   cmd.add_option("--resume", o->resume, "Continue the run in this folder (or checkpoint file)");
+  cmd.add_option("--plot", o->plot, "The training chart's file (.png .svg .pdf; default OUT/training.png)");
+  cmd.add_flag("--no-chart", o->no_chart, "No live chart in the terminal");
   cmd.add_flag("--prefetch", o->prefetch, "Build the next batch on a background thread");
   cmd.add_flag("--no-download", o->no_download, "Never download a missing data set");
   cmd.add_flag("--json", o->json, "Print metrics.json on stdout instead of the book's lines");

@@ -29,7 +29,6 @@ struct TorchCommand {
 // Commands that compute with tensors: they run in d2l-torch (tools/d2l-torch/).
 constexpr TorchCommand kTorchCommands[] = {
     {"train", "Train a book model on a real data set (LibTorch)"},
-    {"show", "Draw a grid of a data set's images with their labels (LibTorch)"},
     {"bench", "Benchmarks: matmul, train MODEL, loader (LibTorch)"},
 };
 

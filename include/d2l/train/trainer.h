@@ -22,7 +22,8 @@ struct TrainerOptions {
   c10::Device device = c10::Device(c10::kCPU);
   double grad_clip = 0;        ///< clip the gradients' global norm to this (0: off)
   bool verbose = true;         ///< the book's lines on stdout
-  bool progress = true;        ///< a bar per epoch on a terminal, a plain line per epoch in a pipe
+  bool progress = true;        ///< a bar per epoch on a terminal (stderr)
+  bool epoch_lines = true;     ///< a plain line per epoch on stdout
   std::string checkpoint;      ///< file written atomically after every epoch ("" for none)
   std::int64_t points_per_epoch = 5;  ///< chart points per epoch, as train_ch6 adds
 };
