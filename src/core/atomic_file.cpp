@@ -73,12 +73,31 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bad_input(path + ": cannot open: " + errno_text());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw bad_input(path + ": read error");
-  return ss.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw bad_input(path + ": cannot open: " + errno_text());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw bad_input(path + ": cannot read: " + (S_ISDIR(st.st_mode) ? "is a folder" : errno_text()));
+  }
+  std::string out;
+  out.resize(st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0);
+  std::size_t have = 0;
+  while (true) {
+    if (have == out.size()) out.resize(out.size() + 65536);  // size unknown or file grew
+    const ssize_t n = ::read(fd, &out[have], out.size() - have);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string why = errno_text();
+      ::close(fd);
+      throw bad_input(path + ": read error: " + why);
+    }
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(have);
+  return out;
 }
 
 }  // namespace d2l

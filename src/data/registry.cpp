@@ -254,13 +254,51 @@ std::string locate_dataset(const DatasetInfo& info, const LocateOptions& opts) {
                   "). To get it: " + ways);
 }
 
+namespace {
+// Gzipped files found outside the cache are decoded once into the user's cache folder (which
+// is searched before Debian's), so later runs skip the decompression (0.3-0.5 s here).
+// Returns the decoded copy's path, or "" when there is none.
+std::string cache_decoded(const DatasetInfo& info, const std::string& dir, const std::string& rel,
+                          const std::string& gz_path) {
+  const char* off = std::getenv("D2L_NO_DATA_CACHE");
+  if (off && *off && std::string(off) != "0") return "";
+  const std::string cache = default_cache_dir() + "/" + info.name;
+  if (dir == cache) return "";
+  try {
+    const std::string dest = cache + "/" + rel;
+    if (exists(dest)) return dest;
+    const std::string bytes = read_maybe_gzip(gz_path);
+    // Only a file that parses goes into the cache.
+    parse_idx(bytes, info.name + ": " + gz_path);
+    std::error_code ec;
+    fs::create_directories(fs::path(dest).parent_path(), ec);
+    if (ec) return "";
+    write_file_atomic(dest, bytes);
+    return dest;
+  } catch (const Error&) {
+    // A cache we cannot write is no error, and a corrupt file is reported when it is read.
+    return "";
+  }
+}
+}  // namespace
+
 ImageSet read_split(const DatasetInfo& info, const std::string& dir, bool train) {
   const auto& files = train ? info.train_files : info.test_files;
   std::vector<std::string> paths;
+  bool complete_cache = true;
   for (const auto& f : files) {
     const std::string p = find_file(dir, f);
     if (p.empty()) throw bad_input(info.name + ": " + dir + "/" + f + ": missing");
     paths.push_back(p);
+  }
+  // Decode into the cache only once every file of the data set is there to copy.
+  for (const auto* fs_ : {&info.train_files, &info.test_files})
+    for (const auto& f : *fs_) complete_cache = complete_cache && !find_file(dir, f).empty();
+  if (complete_cache && info.format == "idx") {
+    for (std::size_t i = 0; i < files.size(); ++i)
+      if (paths[i].size() > 3 && paths[i].compare(paths[i].size() - 3, 3, ".gz") == 0)
+        if (auto decoded = cache_decoded(info, dir, files[i], paths[i]); !decoded.empty())
+          paths[i] = decoded;
   }
   if (info.format == "idx") {
     ImageSet set = read_idx_images(paths.at(0), paths.at(1), info.name,
