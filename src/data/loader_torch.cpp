@@ -40,6 +40,15 @@ at::Tensor bilinear_matrix(std::int64_t in, std::int64_t out) {
   return m;
 }
 
+void DataLoader::to(c10::Device device) {
+  images_ = images_.to(device);
+  labels_ = labels_.to(device);
+  if (resize_h_.defined()) {
+    resize_h_ = resize_h_.to(device);
+    resize_wt_ = resize_wt_.to(device);
+  }
+}
+
 std::int64_t DataLoader::size() const {
   const std::int64_t b = opts_.batch_size;
   return opts_.drop_last ? n_ / b : (n_ + b - 1) / b;
@@ -53,8 +62,8 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     x = images_.narrow(0, start, len);
     y = labels_.narrow(0, start, len);
   } else {
-    const auto idx = torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len},
-                                      torch::kLong);
+    auto idx = torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong);
+    if (!images_.is_cpu()) idx = idx.to(images_.device());
     x = images_.index_select(0, idx);
     y = labels_.index_select(0, idx);
   }

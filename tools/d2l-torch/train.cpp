@@ -168,6 +168,10 @@ int run_train(TrainOpts o) {
   dopts.seed = o.seed;
   dopts.prefetch = o.prefetch;
   auto [train_iter, test_iter] = d2l::data::load_data(o.data, batch, o.resize, dopts);
+  if (!device.is_cpu()) {  // keep the whole data set on the GPU: batches never cross the bus
+    train_iter.to(device);
+    test_iter.to(device);
+  }
   const std::int64_t size = o.resize > 0 ? o.resize : info.height;
   auto net = d2l::make_model(o.model, info.channels, size, static_cast<std::int64_t>(info.classes.size()));
   net->to(device);

@@ -3,6 +3,7 @@
 /// Mini-batch iteration over image data sets held in memory (LibTorch), and the book's
 /// `load_data_fashion_mnist` and kin.
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <future>
@@ -83,6 +84,9 @@ class DataLoader {
   /// Batch `b` of the given order (used by the iterator; public for benchmarks).
   Batch make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const;
   const LoaderOptions& options() const { return opts_; }
+  /// Moves the decoded data set to `device` (e.g. a GPU, where 60,000 Fashion-MNIST images take
+  /// 47 MB): batches are then gathered, converted and resized there, with no copy per batch.
+  void to(c10::Device device);
   /// The decoded images (uint8 [N, C, H, W]) and labels (int64 [N]).
   const at::Tensor& images() const { return images_; }
   const at::Tensor& labels() const { return labels_; }
