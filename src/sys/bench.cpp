@@ -48,6 +48,7 @@ BenchStats run_bench(const std::function<void()>& work, const BenchOptions& o) {
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     samples.push_back(s);
     measured += s;
+    if (o.max_seconds > 0 && measured >= o.max_seconds) break;
   }
   return summarize(samples);
 }
@@ -57,6 +58,35 @@ double gflops(double flops, double seconds) { return seconds > 0 ? flops / secon
 double matmul_flops(std::size_t n) {
   const double d = static_cast<double>(n);
   return 2.0 * d * d * d;
+}
+
+std::optional<double> gpu_peak_tflops(const std::string& name, const std::string& dtype) {
+  struct Peak {
+    const char* key;  // a substring of the name; the first match wins (more specific first)
+    double fp32, half;
+  };
+  // Dense (no sparsity) peaks from NVIDIA's data sheets; half = fp16 and bf16 tensor cores.
+  static const Peak kPeaks[] = {
+      {"H200", 67.0, 989.0},       {"H100 PCIe", 51.0, 756.0}, {"H100 NVL", 60.0, 835.0},
+      {"H100", 67.0, 989.0},       {"A100", 19.5, 312.0},      {"A10G", 31.2, 125.0},
+      {"A10", 31.2, 125.0},        {"L40S", 91.6, 362.0},      {"L4", 30.3, 121.0},
+      {"V100", 15.7, 125.0},       {"T4", 8.1, 65.0},          {"RTX 4090", 82.6, 165.0},
+      {"RTX 3090", 35.6, 71.0},
+  };
+  if (dtype != "fp32" && dtype != "fp16" && dtype != "bf16") return std::nullopt;
+  for (const auto& p : kPeaks)
+    if (name.find(p.key) != std::string::npos) {
+      if (dtype == "bf16" && (std::string(p.key) == "V100" || std::string(p.key) == "T4"))
+        return std::nullopt;  // no bf16 tensor cores before Ampere
+      return dtype == "fp32" ? p.fp32 : p.half;
+    }
+  return std::nullopt;
+}
+
+double cpu_peak_gflops(int cores, double ghz, int simd_level) {
+  static const int kFlopsPerCycle[] = {8, 16, 32, 64};
+  const int level = simd_level < 0 ? 0 : simd_level > 3 ? 3 : simd_level;
+  return static_cast<double>(cores) * ghz * kFlopsPerCycle[level];
 }
 
 std::string format_seconds(double seconds) {

@@ -65,3 +65,26 @@ TEST(Bench, Gflops) {
   EXPECT_EQ(sys::format_seconds(1.5), "1.5 s");
   EXPECT_EQ(sys::format_seconds(0.000812), "812 us");
 }
+
+TEST(Bench, MaxSecondsStopsEarly) {
+  int calls = 0;
+  sys::BenchOptions o;
+  o.warmup = 0;
+  o.repeats = 100;
+  o.max_seconds = 1e-12;  // any run exceeds it
+  auto s = sys::run_bench([&] { ++calls; }, o);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(s.repeats, 1u);
+}
+
+TEST(Bench, PeakTables) {
+  EXPECT_DOUBLE_EQ(sys::gpu_peak_tflops("NVIDIA H200", "bf16").value_or(0), 989.0);
+  EXPECT_DOUBLE_EQ(sys::gpu_peak_tflops("NVIDIA H100 PCIe", "fp32").value_or(0), 51.0);
+  EXPECT_DOUBLE_EQ(sys::gpu_peak_tflops("NVIDIA H100 80GB HBM3", "fp32").value_or(0), 67.0);
+  EXPECT_FALSE(sys::gpu_peak_tflops("Tesla V100-SXM2-16GB", "bf16"));
+  EXPECT_FALSE(sys::gpu_peak_tflops("Stand-in GPU A", "fp32"));
+  EXPECT_FALSE(sys::gpu_peak_tflops("NVIDIA H200", "fp64"));
+  EXPECT_DOUBLE_EQ(sys::cpu_peak_gflops(2, 2.0, 3), 256.0);
+  EXPECT_DOUBLE_EQ(sys::cpu_peak_gflops(4, 1.0, 2), 128.0);
+  EXPECT_DOUBLE_EQ(sys::cpu_peak_gflops(1, 1.0, 9), 64.0);
+}
