@@ -127,6 +127,9 @@ const std::vector<Hint>& doctor_hints() {
       {"dataset-missing", "Fashion-MNIST was not found",
        "sudo apt install dataset-fashion-mnist (Debian puts it in /usr/share/datasets), or set "
        "D2L_DATA_DIR to a folder holding fashion-mnist/ with the four idx files."},
+      {"few-threads", "LibTorch uses fewer threads than the CPU has cores",
+       "Set OMP_NUM_THREADS to the number of cores (the value shown) before running, or call "
+       "torch::set_num_threads()."},
       {"low-disk", "Little free disk where data and checkpoints go",
        "Free space or point D2L_DATA_DIR and the checkpoint folder at a larger disk."},
       {"low-memory", "Little memory (or a low container limit)",
@@ -622,9 +625,17 @@ std::vector<Probe> probes_from_torch_json(const std::string& text, const CpuFeat
                      yes_no(boolean(j, "mkldnn"))));
   out.push_back(
       make("torch.openmp", "torch", "OpenMP", ProbeStatus::Pass, yes_no(boolean(j, "openmp"))));
-  out.push_back(make("torch.threads", "torch", "Threads", ProbeStatus::Pass,
-                     std::to_string(j.value("threads", 0)) + " intra-op, " +
-                         std::to_string(j.value("interop_threads", 0)) + " inter-op"));
+  const int threads = j.value("threads", 0);
+  const int cores = cpu.physical > 0 ? cpu.physical : cpu.logical;
+  const bool few = threads > 0 && threads < cores;
+  out.push_back(make("torch.threads", "torch", "Threads",
+                     few ? ProbeStatus::Warn : ProbeStatus::Pass,
+                     std::to_string(threads) + " intra-op, " +
+                         std::to_string(j.value("interop_threads", 0)) + " inter-op" +
+                         (few ? " on " + std::to_string(cores) + " cores: set OMP_NUM_THREADS=" +
+                                    std::to_string(cores)
+                              : ""),
+                     few ? "few-threads" : ""));
   // BLAS
   const json blas = j.value("blas", json::object());
   const auto core = str(blas, "openblas_core");

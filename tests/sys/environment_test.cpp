@@ -201,6 +201,7 @@ TEST(Doctor, ProbesFromTorchJson) {
   EXPECT_EQ(find(p, "blas.openblas_core")->status, ProbeStatus::Warn);
   EXPECT_EQ(find(p, "blas.openblas_core")->hint_id, "openblas-core");
   EXPECT_EQ(find(p, "compute.cpu")->status, ProbeStatus::Pass);
+  EXPECT_EQ(find(p, "torch.threads")->status, ProbeStatus::Pass) << "cores unknown: no verdict";
   EXPECT_EQ(find(p, "compute.cuda:0")->status, ProbeStatus::Fail);
   EXPECT_EQ(find(p, "compute.cuda:1")->status, ProbeStatus::Fail);
   EXPECT_NE(find(p, "compute.cuda:1")->value.find("out of memory"), std::string::npos);
@@ -212,6 +213,15 @@ TEST(Doctor, ProbesFromTorchJson) {
   EXPECT_EQ(find(p, "blas.library")->hint_id, "reference-blas");
   EXPECT_EQ(find(p, "torch.cudnn")->status, ProbeStatus::NA);
   EXPECT_THROW(sys::probes_from_torch_json("not json", avx512_cpu()), d2l::Error);
+
+  auto cpu = avx512_cpu();
+  cpu.physical = 4;
+  p = sys::probes_from_torch_json(R"({"threads": 1, "interop_threads": 1})", cpu);
+  EXPECT_EQ(find(p, "torch.threads")->status, ProbeStatus::Warn);
+  EXPECT_EQ(find(p, "torch.threads")->hint_id, "few-threads");
+  EXPECT_NE(find(p, "torch.threads")->value.find("OMP_NUM_THREADS=4"), std::string::npos);
+  p = sys::probes_from_torch_json(R"({"threads": 4, "interop_threads": 1})", cpu);
+  EXPECT_EQ(find(p, "torch.threads")->status, ProbeStatus::Pass);
 }
 
 TEST(Doctor, GuardedProbeNeverStopsOthers) {

@@ -12,6 +12,7 @@
 
 #include "bench_registry.h"
 #include "d2l/core/error.h"
+#include "d2l/core/progress.h"
 #include "d2l/sys/bench.h"
 #include "d2l/sys/bench_torch.h"
 #include "d2l/sys/environment.h"
@@ -124,7 +125,7 @@ int run_matmul(const MatmulOpts& o) {
     if (dtypes.empty()) dtypes = dev.is_cuda() ? std::vector<std::string>{"fp32", "fp16", "bf16"}
                                                : std::vector<std::string>{"fp32"};
     for (const auto& dt : dtypes) {
-      if (!o.common.json)
+      if (!o.common.json && d2l::is_terminal(stderr))
         std::fprintf(stderr, "bench matmul: %s %s %zux%zu...\n", dev.str().c_str(), dt.c_str(),
                      o.size, o.size);
       Row r = bench_one(dev, name, dt, o);
@@ -172,7 +173,7 @@ int run_matmul(const MatmulOpts& o) {
     j["results"] = results;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("matmul %zux%zu (%.0f GFLOP a run), median of repeats after %zu warm-up run(s)\n",
+    std::printf("matmul %zux%zu (%.3g GFLOP a run), median of repeats after %zu warm-up run(s)\n",
                 o.size, o.size, d2l::sys::matmul_flops(o.size) / 1e9, o.common.timing.warmup);
     std::printf("%-8s %-28s %-5s %10s %10s %8s %9s %s\n", "device", "name", "dtype", "median",
                 "IQR", "runs", "GFLOP/s", "% of peak");
