@@ -67,10 +67,10 @@ std::optional<double> gpu_peak_tflops(const std::string& name, const std::string
   };
   // Dense (no sparsity) peaks from NVIDIA's data sheets; half = fp16 and bf16 tensor cores.
   static const Peak kPeaks[] = {
-      {"H200", 67.0, 989.0},       {"H100 PCIe", 51.0, 756.0}, {"H100 NVL", 60.0, 835.0},
-      {"H100", 67.0, 989.0},       {"A100", 19.5, 312.0},      {"A10G", 31.2, 125.0},
-      {"A10", 31.2, 125.0},        {"L40S", 91.6, 362.0},      {"L4", 30.3, 121.0},
-      {"V100", 15.7, 125.0},       {"T4", 8.1, 65.0},          {"RTX 4090", 82.6, 165.0},
+      {"H200", 67.0, 989.0},    {"H100 PCIe", 51.0, 756.0}, {"H100 NVL", 60.0, 835.0},
+      {"H100", 67.0, 989.0},    {"A100", 19.5, 312.0},      {"A10G", 31.2, 125.0},
+      {"A10", 31.2, 125.0},     {"L40S", 91.6, 362.0},      {"L4", 30.3, 121.0},
+      {"V100", 15.7, 125.0},    {"T4", 8.1, 65.0},          {"RTX 4090", 82.6, 165.0},
       {"RTX 3090", 35.6, 71.0},
   };
   if (dtype != "fp32" && dtype != "fp16" && dtype != "bf16") return std::nullopt;

@@ -38,8 +38,8 @@ constexpr int kHotGpuC = 85;
 
 Probe make(std::string id, std::string section, std::string label, ProbeStatus status,
            std::string value, std::string hint = "") {
-  return Probe{std::move(id), std::move(section), std::move(label), status, std::move(value),
-               std::move(hint)};
+  return Probe{std::move(id), std::move(section), std::move(label),
+               status,        std::move(value),   std::move(hint)};
 }
 
 std::string gib(double bytes) {
@@ -70,10 +70,14 @@ std::string lower(std::string s) {
 
 std::string to_string(ProbeStatus s) {
   switch (s) {
-    case ProbeStatus::Pass: return "PASS";
-    case ProbeStatus::Warn: return "WARN";
-    case ProbeStatus::Fail: return "FAIL";
-    case ProbeStatus::NA: return "n/a";
+    case ProbeStatus::Pass:
+      return "PASS";
+    case ProbeStatus::Warn:
+      return "WARN";
+    case ProbeStatus::Fail:
+      return "FAIL";
+    case ProbeStatus::NA:
+      return "n/a";
   }
   return "n/a";
 }
@@ -214,13 +218,13 @@ std::string blas_kind_of_path(const std::string& path) {
 
 std::optional<int> openblas_core_level(const std::string& core) {
   static const std::map<std::string, int> kLevels = {
-      {"prescott", 0},   {"core2", 0},       {"penryn", 0},      {"dunnington", 0},
-      {"nehalem", 0},    {"atom", 0},        {"katmai", 0},      {"coppermine", 0},
-      {"northwood", 0},  {"banias", 0},      {"opteron", 0},     {"opteron_sse3", 0},
-      {"barcelona", 0},  {"bobcat", 0},      {"nano", 0},        {"athlon", 0},
-      {"sandybridge", 1}, {"bulldozer", 1},  {"piledriver", 1},  {"steamroller", 1},
-      {"excavator", 1},  {"haswell", 2},     {"zen", 2},         {"skylakex", 3},
-      {"cooperlake", 3}, {"sapphirerapids", 3}};
+      {"prescott", 0},    {"core2", 0},         {"penryn", 0},     {"dunnington", 0},
+      {"nehalem", 0},     {"atom", 0},          {"katmai", 0},     {"coppermine", 0},
+      {"northwood", 0},   {"banias", 0},        {"opteron", 0},    {"opteron_sse3", 0},
+      {"barcelona", 0},   {"bobcat", 0},        {"nano", 0},       {"athlon", 0},
+      {"sandybridge", 1}, {"bulldozer", 1},     {"piledriver", 1}, {"steamroller", 1},
+      {"excavator", 1},   {"haswell", 2},       {"zen", 2},        {"skylakex", 3},
+      {"cooperlake", 3},  {"sapphirerapids", 3}};
   auto it = kLevels.find(lower(trim(core)));
   if (it == kLevels.end()) return std::nullopt;
   return it->second;
@@ -236,9 +240,9 @@ BlasInfo classify_blas(const std::string& sgemm_path, const std::optional<std::s
     const auto level = openblas_core_level(*core);
     if (level && *level < cpu.simd_level()) {
       b.core_mismatch = true;
-      b.suggested_coretype = cpu.simd_level() >= 3 ? "SkylakeX" : cpu.simd_level() == 2
-                                                                      ? "Haswell"
-                                                                      : "Sandybridge";
+      b.suggested_coretype = cpu.simd_level() >= 3   ? "SkylakeX"
+                             : cpu.simd_level() == 2 ? "Haswell"
+                                                     : "Sandybridge";
     }
   }
   return b;
@@ -279,7 +283,8 @@ std::vector<Probe> probe_system(const std::string& root) {
     while (std::getline(in, line))
       if (line.rfind("PRETTY_NAME=", 0) == 0) {
         os = line.substr(12);
-        if (os.size() >= 2 && os.front() == '"' && os.back() == '"') os = os.substr(1, os.size() - 2);
+        if (os.size() >= 2 && os.front() == '"' && os.back() == '"')
+          os = os.substr(1, os.size() - 2);
       }
   }
   out.push_back(os.empty() ? make("os", "system", "OS", ProbeStatus::NA, "n/a")
@@ -335,11 +340,11 @@ std::vector<Probe> probe_system(const std::string& root) {
                        "none (cgroup v" + std::to_string(cg->version) + ")"));
   } else {
     const bool low = static_cast<double>(*cg->limit) < kWarnMemoryGiB * kGiB;
-    out.push_back(make("memory.cgroup", "system", "Container memory limit",
-                       low ? ProbeStatus::Warn : ProbeStatus::Pass,
-                       gib(static_cast<double>(*cg->limit)) + " (cgroup v" +
-                           std::to_string(cg->version) + ")",
-                       low ? "low-memory" : ""));
+    out.push_back(make(
+        "memory.cgroup", "system", "Container memory limit",
+        low ? ProbeStatus::Warn : ProbeStatus::Pass,
+        gib(static_cast<double>(*cg->limit)) + " (cgroup v" + std::to_string(cg->version) + ")",
+        low ? "low-memory" : ""));
   }
   return out;
 }
@@ -361,8 +366,7 @@ std::vector<Probe> probe_disks(const std::vector<std::string>& dirs,
     if (!seen.insert(id).second) continue;
     auto u = disk_usage(p.string());
     if (!u) {
-      out.push_back(make(id, "system", "Free disk (" + what + ")", ProbeStatus::NA,
-                         dir + ": n/a"));
+      out.push_back(make(id, "system", "Free disk (" + what + ")", ProbeStatus::NA, dir + ": n/a"));
       continue;
     }
     const double avail = static_cast<double>(u->available);
@@ -417,8 +421,8 @@ std::vector<Probe> probe_datasets(const std::vector<std::string>& dirs) {
     if (!found.empty())
       out.push_back(make(id, "data", s.name, ProbeStatus::Pass, found));
     else if (s.required)
-      out.push_back(make(id, "data", s.name, ProbeStatus::Warn,
-                         "not found in " + join(dirs, ", "), "dataset-missing"));
+      out.push_back(make(id, "data", s.name, ProbeStatus::Warn, "not found in " + join(dirs, ", "),
+                         "dataset-missing"));
     else
       out.push_back(make(id, "data", s.name, ProbeStatus::NA, "not present"));
   }
@@ -431,8 +435,8 @@ std::vector<Probe> probe_nvidia(const std::string& nvml_library, bool torch_know
   Nvml nvml(nvml_library);
   switch (nvml.state()) {
     case NvmlState::NotFound:
-      out.push_back(make("nvidia.driver", "nvidia", "NVIDIA driver", ProbeStatus::NA,
-                         nvml.error()));
+      out.push_back(
+          make("nvidia.driver", "nvidia", "NVIDIA driver", ProbeStatus::NA, nvml.error()));
       break;
     case NvmlState::StubOnly:
       out.push_back(make("nvidia.driver", "nvidia", "NVIDIA driver", ProbeStatus::Fail,
@@ -445,14 +449,12 @@ std::vector<Probe> probe_nvidia(const std::string& nvml_library, bool torch_know
     case NvmlState::InitFailed:
       out.push_back(make("nvidia.driver", "nvidia", "NVIDIA driver", ProbeStatus::Fail,
                          nvml.error(),
-                         nvml.init_error_code() == kNvmlErrorLibRmVersionMismatch
-                             ? "nvml-mismatch"
-                             : "nvml-failed"));
+                         nvml.init_error_code() == kNvmlErrorLibRmVersionMismatch ? "nvml-mismatch"
+                                                                                  : "nvml-failed"));
       break;
     case NvmlState::Ok:
       out.push_back(make("nvidia.driver", "nvidia", "NVIDIA driver", ProbeStatus::Pass,
-                         nvml.driver_version().value_or("n/a") + " (" + nvml.library_path() +
-                             ")"));
+                         nvml.driver_version().value_or("n/a") + " (" + nvml.library_path() + ")"));
       break;
   }
   const auto cuda_driver = nvml.cuda_driver_version();
@@ -463,8 +465,8 @@ std::vector<Probe> probe_nvidia(const std::string& nvml_library, bool torch_know
   const auto gpus = nvml.gpus(false);
   if (nvml.ok()) {
     if (gpus.empty())
-      out.push_back(make("nvidia.gpus", "nvidia", "GPUs", ProbeStatus::Warn, "0 visible",
-                         "no-gpu-visible"));
+      out.push_back(
+          make("nvidia.gpus", "nvidia", "GPUs", ProbeStatus::Warn, "0 visible", "no-gpu-visible"));
     else
       out.push_back(
           make("nvidia.gpus", "nvidia", "GPUs", ProbeStatus::Pass, std::to_string(gpus.size())));
@@ -488,8 +490,8 @@ std::vector<Probe> probe_nvidia(const std::string& nvml_library, bool torch_know
       << (g.mig_enabled ? (*g.mig_enabled ? "on" : "off") : std::string("n/a"));
     const bool hot = g.temperature_c && static_cast<int>(*g.temperature_c) >= kHotGpuC;
     out.push_back(make("nvidia.gpu" + std::to_string(g.index), "nvidia",
-                       "GPU " + std::to_string(g.index), hot ? ProbeStatus::Warn : ProbeStatus::Pass,
-                       v.str(), hot ? "hot-gpu" : ""));
+                       "GPU " + std::to_string(g.index),
+                       hot ? ProbeStatus::Warn : ProbeStatus::Pass, v.str(), hot ? "hot-gpu" : ""));
   }
   // CUDA in the build vs the driver.
   const std::string id = "cuda.build_vs_driver", label = "CUDA: build vs driver";
@@ -497,10 +499,10 @@ std::vector<Probe> probe_nvidia(const std::string& nvml_library, bool torch_know
     out.push_back(make(id, "nvidia", label, ProbeStatus::NA, "n/a (LibTorch not probed)"));
   } else if (!torch_cuda) {
     if (!gpus.empty())
-      out.push_back(make(id, "nvidia", label, ProbeStatus::Warn,
-                         "LibTorch has no CUDA; the machine has " + std::to_string(gpus.size()) +
-                             " GPU(s)",
-                         "cuda-not-in-build"));
+      out.push_back(
+          make(id, "nvidia", label, ProbeStatus::Warn,
+               "LibTorch has no CUDA; the machine has " + std::to_string(gpus.size()) + " GPU(s)",
+               "cuda-not-in-build"));
     else
       out.push_back(make(id, "nvidia", label, ProbeStatus::NA, "no CUDA in the build, no GPU"));
   } else if (!cuda_driver || *torch_cuda == "unknown") {
@@ -538,8 +540,9 @@ std::vector<Probe> blas_probes(const BlasInfo& b, const CpuFeatures& cpu, const 
     } else if (b.core_mismatch) {
       out.push_back(make("blas.openblas_core", "blas", "OpenBLAS core", ProbeStatus::Warn,
                          *b.openblas_core + " on a CPU with " +
-                             (cpu.simd_level() >= 3 ? "AVX-512" : cpu.simd_level() == 2 ? "AVX2"
-                                                                                        : "AVX") +
+                             (cpu.simd_level() >= 3   ? "AVX-512"
+                              : cpu.simd_level() == 2 ? "AVX2"
+                                                      : "AVX") +
                              ": set OPENBLAS_CORETYPE=" + b.suggested_coretype,
                          "openblas-core"));
     } else {
@@ -602,10 +605,10 @@ std::vector<Probe> probes_from_torch_json(const std::string& text, const CpuFeat
   auto yes_no = [](const std::optional<bool>& b) {
     return b ? (*b ? std::string("yes") : std::string("no")) : std::string("n/a");
   };
-  out.push_back(make("torch.version", "torch", "LibTorch", ProbeStatus::Pass,
-                     str(j, "torch_version").value_or("n/a") +
-                         (str(j, "compiler") ? " (d2l-torch built by " + *str(j, "compiler") + ")"
-                                             : "")));
+  out.push_back(
+      make("torch.version", "torch", "LibTorch", ProbeStatus::Pass,
+           str(j, "torch_version").value_or("n/a") +
+               (str(j, "compiler") ? " (d2l-torch built by " + *str(j, "compiler") + ")" : "")));
   const auto cuda_built = boolean(j, "cuda_built");
   const auto cuda_rt = str(j, "cuda_runtime_version");
   const auto cuda_avail = boolean(j, "cuda_available");
@@ -632,8 +635,8 @@ std::vector<Probe> probes_from_torch_json(const std::string& text, const CpuFeat
                      few ? ProbeStatus::Warn : ProbeStatus::Pass,
                      std::to_string(threads) + " intra-op, " +
                          std::to_string(j.value("interop_threads", 0)) + " inter-op" +
-                         (few ? " on " + std::to_string(cores) + " cores: set OMP_NUM_THREADS=" +
-                                    std::to_string(cores)
+                         (few ? " on " + std::to_string(cores) +
+                                    " cores: set OMP_NUM_THREADS=" + std::to_string(cores)
                               : ""),
                      few ? "few-threads" : ""));
   // BLAS
@@ -702,8 +705,7 @@ ChildResult run_child(const std::vector<std::string>& argv, double timeout_s) {
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
   char buf[8192];
@@ -736,7 +738,8 @@ ChildResult run_child(const std::vector<std::string>& argv, double timeout_s) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  if (r.timed_out) r.error = "timed out after " + std::to_string(static_cast<int>(timeout_s)) + " s";
+  if (r.timed_out)
+    r.error = "timed out after " + std::to_string(static_cast<int>(timeout_s)) + " s";
   return r;
 }
 
@@ -766,11 +769,11 @@ DoctorReport run_doctor(const DoctorOptions& o) {
   bool torch_known = false;
   std::optional<std::string> torch_cuda;
   if (o.torch_exe.empty()) {
-    add({make("torch.version", "torch", "LibTorch", ProbeStatus::NA,
-              "n/a (" + (o.torch_missing_reason.empty() ? "d2l-torch not found"
-                                                        : o.torch_missing_reason) +
-                  ")",
-              "torch-missing")});
+    add({make(
+        "torch.version", "torch", "LibTorch", ProbeStatus::NA,
+        "n/a (" +
+            (o.torch_missing_reason.empty() ? "d2l-torch not found" : o.torch_missing_reason) + ")",
+        "torch-missing")});
     add(guarded("blas", "blas", [&] { return probe_blas_without_torch(cpu); }));
   } else {
     const ChildResult c = run_child({o.torch_exe, "doctor-torch", "--json"}, o.torch_timeout_s);
@@ -801,7 +804,8 @@ DoctorReport run_doctor(const DoctorOptions& o) {
   // LibTorch has CUDA, the driver sees GPUs, yet CUDA is unavailable: say so.
   if (const Probe* gpus = r.find("nvidia.gpus"); gpus && gpus->status == ProbeStatus::Pass)
     if (const Probe* tc = r.find("torch.cuda");
-        tc && tc->value.find("in the build") == 0 && tc->value.find("not available") != std::string::npos)
+        tc && tc->value.find("in the build") == 0 &&
+        tc->value.find("not available") != std::string::npos)
       add({make("torch.cuda_available", "torch", "CUDA usable by LibTorch", ProbeStatus::Fail,
                 "no: GPUs visible to the driver but not to LibTorch", "cuda-unavailable")});
   add(guarded("data", "data", [&] { return probe_datasets(o.data_dirs); }));
@@ -900,8 +904,8 @@ std::string render_report(const DoctorReport& r, bool color) {
       if (const Hint* h = find_hint(id)) o << "  " << h->symptom << ": " << h->fix << "\n";
   }
   char tail[160];
-  std::snprintf(tail, sizeof tail, "\n%d PASS, %d WARN, %d FAIL, %d n/a (%.2f s)\n",
-                counts["PASS"], counts["WARN"], counts["FAIL"], counts["n/a"], r.seconds);
+  std::snprintf(tail, sizeof tail, "\n%d PASS, %d WARN, %d FAIL, %d n/a (%.2f s)\n", counts["PASS"],
+                counts["WARN"], counts["FAIL"], counts["n/a"], r.seconds);
   o << tail;
   return o.str();
 }

@@ -23,8 +23,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kCheckSize = 256;          // the compute check's matrices are kCheckSize^2
-constexpr double kMaxRelativeError = 1e-2;   // fp32 (or TF32) against fp64
+constexpr int64_t kCheckSize = 256;         // the compute check's matrices are kCheckSize^2
+constexpr double kMaxRelativeError = 1e-2;  // fp32 (or TF32) against fp64
 
 std::string compiler() {
 #if defined(__clang__)
@@ -55,8 +55,8 @@ std::vector<std::string> mapped_libraries() {
   if (!maps) return {};
   std::istringstream in(*maps);
   std::string line;
-  static const char* const kKeys[] = {"blas", "lapack", "mkl", "gomp", "iomp", "omp.so",
-                                      "dnnl", "cudnn", "cublas", "cudart", "nccl", "blis"};
+  static const char* const kKeys[] = {"blas", "lapack", "mkl",    "gomp",   "iomp", "omp.so",
+                                      "dnnl", "cudnn",  "cublas", "cudart", "nccl", "blis"};
   while (std::getline(in, line)) {
     const auto slash = line.find('/');
     if (slash == std::string::npos) continue;
@@ -82,8 +82,7 @@ json matmul_check(const std::vector<torch::Device>& devices) {
       const auto t0 = std::chrono::steady_clock::now();
       const auto c = torch::mm(a.to(dev, torch::kFloat32), b.to(dev, torch::kFloat32))
                          .to(torch::kCPU, torch::kFloat64);
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double err = (c - ref).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
       r["max_rel_err"] = err;
       r["seconds"] = s;
@@ -130,7 +129,9 @@ std::string torch_probe_json(int indent) {
   } else if (built) {
     try {
       const long v = at::detail::getCUDAHooks().versionCUDART();
-      if (v > 0) j["cuda_runtime_version"] = std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+      if (v > 0)
+        j["cuda_runtime_version"] =
+            std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
     } catch (const std::exception&) {
     }
   }

@@ -16,12 +16,10 @@ namespace d2l::sys {
 namespace {
 
 double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 double now_steady() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::string base_name(const std::string& path) {
@@ -179,8 +177,7 @@ Snapshot Monitor::sample() {
     for (std::size_t i = 0; i < n; ++i) out.push_back(detail(*ptrs[i]));
     return out;
   };
-  if (have_prev)
-    s.top_cpu = top_by([](const Row& r) { return r.cpu.value_or(0.0); });
+  if (have_prev) s.top_cpu = top_by([](const Row& r) { return r.cpu.value_or(0.0); });
   s.top_memory = top_by([](const Row& r) { return static_cast<double>(r.info.rss_bytes); });
 
   // Jupyter kernels and d2l train runs: their cmdline is needed, so look at Python and d2l ones.
@@ -237,8 +234,11 @@ std::string snapshot_json(const Snapshot& s, int indent) {
   json cores = json::array();
   for (const auto& c : s.core_percent) cores.push_back(opt(c));
   j["cpu"] = {{"percent", opt(s.cpu_percent)}, {"cores", cores}};
-  j["load"] = s.load ? json{{"1m", s.load->one}, {"5m", s.load->five}, {"15m", s.load->fifteen},
-                            {"running", s.load->running}, {"tasks", s.load->total}}
+  j["load"] = s.load ? json{{"1m", s.load->one},
+                            {"5m", s.load->five},
+                            {"15m", s.load->fifteen},
+                            {"running", s.load->running},
+                            {"tasks", s.load->total}}
                      : json(nullptr);
   j["memory"] = s.memory ? json{{"total_bytes", s.memory->total},
                                 {"available_bytes", s.memory->available},
@@ -268,11 +268,11 @@ std::string snapshot_json(const Snapshot& s, int indent) {
                    {"rx_bytes_per_s", opt(n.rx_bytes_per_s)},
                    {"tx_bytes_per_s", opt(n.tx_bytes_per_s)}});
   j["net"] = net;
-  j["nvml"] = {{"status", s.nvml_status},
-               {"driver_version", opt(s.driver_version)},
-               {"cuda_driver_version",
-                s.cuda_driver_version ? json(format_cuda_version(*s.cuda_driver_version))
-                                      : json(nullptr)}};
+  j["nvml"] = {
+      {"status", s.nvml_status},
+      {"driver_version", opt(s.driver_version)},
+      {"cuda_driver_version",
+       s.cuda_driver_version ? json(format_cuda_version(*s.cuda_driver_version)) : json(nullptr)}};
   json gpus = json::array();
   for (const auto& g : s.gpus) {
     json cc = nullptr;
@@ -343,8 +343,8 @@ std::string render_snapshot(const Snapshot& s, int width) {
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tmv);
   o << "d2l monitor  " << when;
   if (s.load)
-    std::snprintf(line, sizeof line, "   load %.2f %.2f %.2f   tasks %d", s.load->one,
-                  s.load->five, s.load->fifteen, s.load->total),
+    std::snprintf(line, sizeof line, "   load %.2f %.2f %.2f   tasks %d", s.load->one, s.load->five,
+                  s.load->fifteen, s.load->total),
         o << line;
   o << "\n";
   std::string cores;
@@ -373,7 +373,8 @@ std::string render_snapshot(const Snapshot& s, int width) {
   o << "\n";
   for (const auto& d : s.disks) {
     if (d.usage)
-      std::snprintf(line, sizeof line, "Disk %-20s %10s / %-10s free %s", d.mount.mount_point.c_str(),
+      std::snprintf(line, sizeof line, "Disk %-20s %10s / %-10s free %s",
+                    d.mount.mount_point.c_str(),
                     format_bytes(static_cast<double>(d.usage->used())).c_str(),
                     format_bytes(static_cast<double>(d.usage->total)).c_str(),
                     format_bytes(static_cast<double>(d.usage->available)).c_str());
@@ -386,8 +387,7 @@ std::string render_snapshot(const Snapshot& s, int width) {
     auto rate = [](const std::optional<double>& r) {
       return r ? format_bytes(*r) + "/s" : std::string("n/a");
     };
-    o << fit("Net  " + n.name + "  rx " + rate(n.rx_bytes_per_s) + "  tx " +
-                 rate(n.tx_bytes_per_s),
+    o << fit("Net  " + n.name + "  rx " + rate(n.rx_bytes_per_s) + "  tx " + rate(n.tx_bytes_per_s),
              w)
       << "\n";
   }
@@ -413,9 +413,9 @@ std::string render_snapshot(const Snapshot& s, int width) {
         power += " W";
       }
       o << fit("GPU" + std::to_string(g.index) + " " + num(g.name) + "  util " +
-                   num(g.utilization_gpu, "%") + "  mem " + mem + "  " +
-                   num(g.temperature_c, "C") + "  " + power + "  sm " +
-                   num(g.clock_sm_mhz, " MHz") + "  mem " + num(g.clock_memory_mhz, " MHz") +
+                   num(g.utilization_gpu, "%") + "  mem " + mem + "  " + num(g.temperature_c, "C") +
+                   "  " + power + "  sm " + num(g.clock_sm_mhz, " MHz") + "  mem " +
+                   num(g.clock_memory_mhz, " MHz") +
                    (g.mig_enabled ? (*g.mig_enabled ? "  MIG on" : "") : "  MIG n/a"),
                w)
         << "\n";

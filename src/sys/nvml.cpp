@@ -103,7 +103,8 @@ Nvml::Nvml(const std::string& library) : api_(std::make_unique<Api>()) {
   if (!handle_) {
     const char* why = ::dlerror();
     error_ = why ? why : lib + ": cannot load";
-    if (error_.find("No such file") != std::string::npos || error_.find("cannot open") != std::string::npos)
+    if (error_.find("No such file") != std::string::npos ||
+        error_.find("cannot open") != std::string::npos)
       error_ = lib + " not found (no NVIDIA driver)";
     state_ = NvmlState::NotFound;
     // The CUDA toolkit ships a link-time stub (stubs/libnvidia-ml.so) that cannot work: say so.
@@ -256,8 +257,7 @@ GpuInfo Nvml::gpu(unsigned index, bool with_processes) const {
   if (a.clock && a.clock(dev, kClockGraphics, &u) == kSuccess) g.clock_graphics_mhz = u;
   if (a.clock && a.clock(dev, kClockSm, &u) == kSuccess) g.clock_sm_mhz = u;
   if (a.clock && a.clock(dev, kClockMem, &u) == kSuccess) g.clock_memory_mhz = u;
-  if (a.max_clock && a.max_clock(dev, kClockGraphics, &u) == kSuccess)
-    g.clock_max_graphics_mhz = u;
+  if (a.max_clock && a.max_clock(dev, kClockGraphics, &u) == kSuccess) g.clock_max_graphics_mhz = u;
   if (a.max_clock && a.max_clock(dev, kClockMem, &u) == kSuccess) g.clock_max_memory_mhz = u;
   int major = 0, minor = 0;
   if (a.compute_capability && a.compute_capability(dev, &major, &minor) == kSuccess) {

@@ -331,10 +331,10 @@ std::vector<Mount> read_mounts(const std::string& root) {
 }
 
 bool is_storage_fs(const std::string& fs_type) {
-  static const char* const kStorage[] = {"ext2",  "ext3", "ext4",  "xfs",      "btrfs", "zfs",
-                                         "f2fs",  "vfat", "exfat", "ntfs",     "ntfs3", "nfs",
-                                         "nfs4",  "cifs", "smb3",  "overlay",  "fuseblk",
-                                         "lustre", "gpfs", "ceph", "fuse.sshfs", "9p", "virtiofs"};
+  static const char* const kStorage[] = {
+      "ext2",    "ext3",   "ext4",  "xfs",  "btrfs",      "zfs",  "f2fs",    "vfat",
+      "exfat",   "ntfs",   "ntfs3", "nfs",  "nfs4",       "cifs", "smb3",    "overlay",
+      "fuseblk", "lustre", "gpfs",  "ceph", "fuse.sshfs", "9p",   "virtiofs"};
   for (const char* s : kStorage)
     if (fs_type == s) return true;
   return false;

@@ -64,8 +64,7 @@ TEST(Blas, OpenBlasCoreMismatch) {
   EXPECT_EQ(b.suggested_coretype, "Haswell");
   b = sys::classify_blas("/x/libopenblas.so.0", std::string("SomeFutureCore"), avx512_cpu());
   EXPECT_FALSE(b.core_mismatch) << "unknown names give no verdict";
-  b = sys::classify_blas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", std::nullopt,
-                         avx512_cpu());
+  b = sys::classify_blas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", std::nullopt, avx512_cpu());
   EXPECT_EQ(b.kind, "reference");
   EXPECT_FALSE(b.core_mismatch);
 }
@@ -243,8 +242,8 @@ TEST(Doctor, RunWithFailingTorchHelperKeepsOtherProbes) {
   EXPECT_EQ(r.find("torch.version")->status, ProbeStatus::Fail);
   EXPECT_EQ(r.find("torch.version")->hint_id, "torch-failed");
   EXPECT_TRUE(r.any_fail());
-  for (const char* id : {"os", "cpu", "memory", "blas.library", "nvidia.driver",
-                         "data.fashion-mnist"})
+  for (const char* id :
+       {"os", "cpu", "memory", "blas.library", "nvidia.driver", "data.fashion-mnist"})
     EXPECT_TRUE(r.find(id)) << id;
   // Every hint a probe names is in the table.
   for (const auto& p : r.probes)
@@ -292,8 +291,9 @@ TEST(Doctor, JsonSchemaRoundTripAndCompare) {
 
   EXPECT_THROW(sys::report_from_json("{}"), d2l::Error);
   EXPECT_THROW(sys::report_from_json("[1,2"), d2l::Error);
-  EXPECT_THROW(sys::report_from_json(R"({"schema":"d2l.doctor/1","probes":[{"id":"x","status":"OK"}]})"),
-               d2l::Error);
+  EXPECT_THROW(
+      sys::report_from_json(R"({"schema":"d2l.doctor/1","probes":[{"id":"x","status":"OK"}]})"),
+      d2l::Error);
 }
 
 TEST(Doctor, RenderShowsHints) {

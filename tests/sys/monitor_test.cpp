@@ -16,7 +16,8 @@ namespace {
 
 std::string stat_line(int pid, const std::string& comm, unsigned long ticks, int rss_pages) {
   return std::to_string(pid) + " (" + comm + ") S 1 1 1 0 -1 0 0 0 0 0 " + std::to_string(ticks) +
-         " 0 0 0 20 0 1 0 100 1000 " + std::to_string(rss_pages) + " 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+         " 0 0 0 20 0 1 0 100 1000 " + std::to_string(rss_pages) +
+         " 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
 }
 
 void write_machine(const FixtureRoot& fx, unsigned long busy, unsigned long kernel_ticks) {

@@ -45,10 +45,14 @@ nvmlReturn_t nvmlInit_v2(void) { return strcmp(mode(), "mismatch") == 0 ? MISMAT
 nvmlReturn_t nvmlShutdown(void) { return OK; }
 const char* nvmlErrorString(nvmlReturn_t r) {
   switch (r) {
-    case OK: return "Success";
-    case NOT_SUPPORTED: return "Not Supported";
-    case MISMATCH: return "Driver/library version mismatch";
-    default: return "Unknown Error";
+    case OK:
+      return "Success";
+    case NOT_SUPPORTED:
+      return "Not Supported";
+    case MISMATCH:
+      return "Driver/library version mismatch";
+    default:
+      return "Unknown Error";
   }
 }
 nvmlReturn_t nvmlSystemGetDriverVersion(char* v, unsigned len) {

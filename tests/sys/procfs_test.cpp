@@ -111,8 +111,7 @@ TEST(MemInfo, ParsesKilobytesAndSwap) {
 
 TEST(MemInfo, OldKernelWithoutMemAvailable) {
   FixtureRoot fx;
-  fx.write("/proc/meminfo",
-           "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 10 kB\nCached: 200 kB\n");
+  fx.write("/proc/meminfo", "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 10 kB\nCached: 200 kB\n");
   auto m = sys::read_meminfo(fx.root());
   ASSERT_TRUE(m);
   EXPECT_EQ(m->available, 310ull * 1024);

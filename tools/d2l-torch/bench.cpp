@@ -1,6 +1,8 @@
 // `d2l bench`: the benchmarks. This file holds the `bench` command, which gathers every
 // benchmark registered through bench_registry.h as a subcommand, and the `matmul` benchmark
 // (the appendix's exercise: a matrix product on the CPU and on each GPU).
+#include "d2l/sys/bench.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include "bench_registry.h"
 #include "d2l/core/error.h"
 #include "d2l/core/progress.h"
-#include "d2l/sys/bench.h"
 #include "d2l/sys/bench_torch.h"
 #include "d2l/sys/environment.h"
 #include "d2l/sys/nvml.h"
@@ -117,13 +118,14 @@ int run_matmul(const MatmulOpts& o) {
     }
     std::string name = cpu.model.empty() ? "CPU" : cpu.model;
     if (dev.is_cuda()) {
-      auto g = nvml.ok() ? nvml.gpu(static_cast<unsigned>(dev.index()), false)
-                         : d2l::sys::GpuInfo{};
+      auto g =
+          nvml.ok() ? nvml.gpu(static_cast<unsigned>(dev.index()), false) : d2l::sys::GpuInfo{};
       name = g.name.value_or("CUDA device " + std::to_string(dev.index()));
     }
     std::vector<std::string> dtypes = o.dtypes;
-    if (dtypes.empty()) dtypes = dev.is_cuda() ? std::vector<std::string>{"fp32", "fp16", "bf16"}
-                                               : std::vector<std::string>{"fp32"};
+    if (dtypes.empty())
+      dtypes = dev.is_cuda() ? std::vector<std::string>{"fp32", "fp16", "bf16"}
+                             : std::vector<std::string>{"fp32"};
     for (const auto& dt : dtypes) {
       if (!o.common.json && d2l::is_terminal(stderr))
         std::fprintf(stderr, "bench matmul: %s %s %zux%zu...\n", dev.str().c_str(), dt.c_str(),
@@ -152,16 +154,17 @@ int run_matmul(const MatmulOpts& o) {
     };
     nlohmann::json results = nlohmann::json::array();
     for (const auto& r : rows) {
-      nlohmann::json x{{"device", r.device},
-                       {"device_name", r.device_name},
-                       {"dtype", r.dtype},
-                       {"gflops", opt(r.gflops)},
-                       {"peak_gflops", opt(r.peak_gflops)},
-                       {"peak_estimated", r.peak_estimated},
-                       {"percent_of_peak", r.gflops && r.peak_gflops
-                                               ? nlohmann::json(100.0 * *r.gflops / *r.peak_gflops)
-                                               : nlohmann::json(nullptr)},
-                       {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)}};
+      nlohmann::json x{
+          {"device", r.device},
+          {"device_name", r.device_name},
+          {"dtype", r.dtype},
+          {"gflops", opt(r.gflops)},
+          {"peak_gflops", opt(r.peak_gflops)},
+          {"peak_estimated", r.peak_estimated},
+          {"percent_of_peak", r.gflops && r.peak_gflops
+                                  ? nlohmann::json(100.0 * *r.gflops / *r.peak_gflops)
+                                  : nlohmann::json(nullptr)},
+          {"error", r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error)}};
       if (r.stats)
         x["seconds"] = {{"median", r.stats->median}, {"iqr", r.stats->iqr()},
                         {"min", r.stats->min},       {"max", r.stats->max},

@@ -1,4 +1,6 @@
 // `d2l monitor`: a live view of CPU, memory, disks, network, GPUs and processes.
+#include "d2l/sys/monitor.h"
+
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include "../common/command.h"
 #include "d2l/core/error.h"
 #include "d2l/core/progress.h"
-#include "d2l/sys/monitor.h"
 
 namespace {
 
@@ -48,8 +49,8 @@ bool file_empty(const std::string& path) {
 // Sleeps `seconds` in small steps so that Ctrl-C ends the wait at once.
 void sleep_interruptible(double seconds) {
   using Clock = std::chrono::steady_clock;
-  const auto end =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(seconds));
   while (!g_stop && Clock::now() < end) {
     const Clock::duration left = end - Clock::now();
     const Clock::duration step = std::chrono::milliseconds(100);
@@ -138,12 +139,10 @@ d2l::cli::Registrar reg{
       cmd.add_flag("--json", o->json, "JSON, one object per line (with --once: indented)");
       cmd.add_option("--csv", o->csv, "Append one row per refresh to FILE (header when new)");
       cmd.add_option("--top", o->top, "Processes in each top list")->capture_default_str();
-      cmd.add_option("--window", o->window,
-                     "Seconds the first sample's rates cover (with --once)")
+      cmd.add_option("--window", o->window, "Seconds the first sample's rates cover (with --once)")
           ->capture_default_str();
       cmd.add_flag("--no-nvml", o->no_nvml, "Do not query NVIDIA's library");
-      cmd.add_option("--root", o->root, "File-system root for /proc and /sys (tests)")
-          ->group("");
+      cmd.add_option("--root", o->root, "File-system root for /proc and /sys (tests)")->group("");
       cmd.add_option("--count", o->count, "Stop after N refreshes (benchmarks)")->group("");
       cmd.footer(
           "Rates (CPU %, network) cover the time since the previous refresh; with --once, a short "

@@ -31,11 +31,11 @@ BenchStats summarize(const std::vector<double>& samples);
 
 /// How to repeat.
 struct BenchOptions {
-  std::size_t warmup = 2;            ///< untimed runs first
-  std::size_t repeats = 10;          ///< timed runs (at least this many)
-  double min_seconds = 0.0;          ///< keep repeating until this much time was measured
-  std::size_t max_repeats = 1000;    ///< ... but never more runs than this
-  double max_seconds = 0.0;          ///< > 0: stop once this much was measured (>= 1 run)
+  std::size_t warmup = 2;          ///< untimed runs first
+  std::size_t repeats = 10;        ///< timed runs (at least this many)
+  double min_seconds = 0.0;        ///< keep repeating until this much time was measured
+  std::size_t max_repeats = 1000;  ///< ... but never more runs than this
+  double max_seconds = 0.0;        ///< > 0: stop once this much was measured (>= 1 run)
 };
 
 /// Runs `work` warmup times untimed, then times each further run (steady clock) until both

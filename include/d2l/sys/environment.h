@@ -42,8 +42,8 @@ struct CpuFeatures {
   std::string model;
   int logical = 0;   ///< online logical CPUs
   int physical = 0;  ///< distinct (package, core) pairs; 0 when unknown
-  bool avx = false, avx2 = false, fma = false, avx512f = false, avx512bw = false,
-       avx512vl = false, avx512dq = false;
+  bool avx = false, avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false,
+       avx512dq = false;
   /// 0 none of these, 1 AVX, 2 AVX2 + FMA, 3 AVX-512 (F, BW, VL, DQ): the level of kernels a
   /// BLAS should use on this CPU.
   int simd_level() const;
@@ -71,15 +71,15 @@ BlasInfo classify_blas(const std::string& sgemm_path, const std::optional<std::s
 
 /// Options of a doctor run.
 struct DoctorOptions {
-  std::string root = "/";             ///< file-system root for /proc, /sys, /etc
-  std::string nvml_library;           ///< "" = $D2L_NVML_LIBRARY or libnvidia-ml.so.1
-  std::string torch_exe;              ///< "" = none (the torch probes say n/a)
-  std::string torch_missing_reason;   ///< why torch_exe is empty, for the n/a value
-  double torch_timeout_s = 60;        ///< the LibTorch child's time limit
-  std::vector<std::string> data_dirs; ///< folders to look for data sets in
-  std::string checkpoint_dir = ".";   ///< where checkpoints go (free disk)
-  std::string compiler;               ///< the compiler that built d2l
-  std::string build;                  ///< d2l's version and build type
+  std::string root = "/";              ///< file-system root for /proc, /sys, /etc
+  std::string nvml_library;            ///< "" = $D2L_NVML_LIBRARY or libnvidia-ml.so.1
+  std::string torch_exe;               ///< "" = none (the torch probes say n/a)
+  std::string torch_missing_reason;    ///< why torch_exe is empty, for the n/a value
+  double torch_timeout_s = 60;         ///< the LibTorch child's time limit
+  std::vector<std::string> data_dirs;  ///< folders to look for data sets in
+  std::string checkpoint_dir = ".";    ///< where checkpoints go (free disk)
+  std::string compiler;                ///< the compiler that built d2l
+  std::string build;                   ///< d2l's version and build type
 };
 
 /// A doctor run's results.
@@ -133,10 +133,10 @@ std::vector<ProbeDifference> compare_reports(const DoctorReport& saved, const Do
 
 /// The result of running a program.
 struct ChildResult {
-  int exit_code = -1;   ///< -1 when it did not exit normally
+  int exit_code = -1;  ///< -1 when it did not exit normally
   bool timed_out = false;
   std::string out, err;
-  std::string error;    ///< why it could not run ("" when it ran)
+  std::string error;  ///< why it could not run ("" when it ran)
 };
 /// Runs argv[0] with arguments (no shell), capturing stdout and stderr; kills it after
 /// `timeout_s` seconds.

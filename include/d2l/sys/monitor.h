@@ -23,12 +23,12 @@ std::string classify_process(const std::vector<std::string>& cmdline);
 struct ProcessSample {
   int pid = 0;
   std::string user;
-  std::string name;     ///< the program's base name (or the kernel's comm)
-  std::string command;  ///< the command line, arguments joined with spaces
-  std::string tag;      ///< classify_process(): "jupyter", "d2l-train" or ""
+  std::string name;                   ///< the program's base name (or the kernel's comm)
+  std::string command;                ///< the command line, arguments joined with spaces
+  std::string tag;                    ///< classify_process(): "jupyter", "d2l-train" or ""
   std::optional<double> cpu_percent;  ///< of one core, over the last interval
   std::uint64_t rss_bytes = 0;
-  std::optional<unsigned> gpu_index;               ///< for GPU processes
+  std::optional<unsigned> gpu_index;              ///< for GPU processes
   std::optional<std::uint64_t> gpu_memory_bytes;  ///< for GPU processes
 };
 
@@ -41,30 +41,30 @@ struct NetSample {
 
 /// Everything a refresh shows. Missing values are std::nullopt (n/a).
 struct Snapshot {
-  double unix_time = 0;                 ///< seconds since the epoch
-  std::optional<double> interval_s;     ///< the time the rates cover
-  std::optional<double> cpu_percent;    ///< all CPUs, 0..100
+  double unix_time = 0;                             ///< seconds since the epoch
+  std::optional<double> interval_s;                 ///< the time the rates cover
+  std::optional<double> cpu_percent;                ///< all CPUs, 0..100
   std::vector<std::optional<double>> core_percent;  ///< per CPU id; nullopt = offline or n/a
   std::optional<LoadAvg> load;
   std::optional<MemInfo> memory;
   std::optional<CgroupMemory> cgroup;
   std::vector<Disk> disks;
   std::vector<NetSample> net;
-  std::string nvml_status;              ///< "ok" or why NVML is n/a
+  std::string nvml_status;  ///< "ok" or why NVML is n/a
   std::optional<std::string> driver_version;
   std::optional<int> cuda_driver_version;
   std::vector<GpuInfo> gpus;
   std::vector<ProcessSample> gpu_processes;
   std::vector<ProcessSample> top_cpu, top_memory;
-  std::vector<ProcessSample> marked;    ///< every Jupyter kernel and d2l train run
+  std::vector<ProcessSample> marked;  ///< every Jupyter kernel and d2l train run
 };
 
 /// Options of a Monitor.
 struct MonitorOptions {
-  std::string root = "/";       ///< the file-system root to read /proc and /sys under
-  std::string nvml_library;     ///< "" = $D2L_NVML_LIBRARY or libnvidia-ml.so.1
-  bool use_nvml = true;         ///< false skips NVML (tests on fixture trees)
-  std::size_t top = 5;          ///< processes in each top list
+  std::string root = "/";    ///< the file-system root to read /proc and /sys under
+  std::string nvml_library;  ///< "" = $D2L_NVML_LIBRARY or libnvidia-ml.so.1
+  bool use_nvml = true;      ///< false skips NVML (tests on fixture trees)
+  std::size_t top = 5;       ///< processes in each top list
 };
 
 /// Takes samples of the machine. Not thread-safe.

@@ -17,7 +17,9 @@ struct CpuTimes {
   std::uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
                 steal = 0;
   /// All ticks (guest time is already counted in user and nice).
-  std::uint64_t total() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
+  std::uint64_t total() const {
+    return user + nice + system + idle + iowait + irq + softirq + steal;
+  }
   /// Ticks not idle (idle and iowait are idle).
   std::uint64_t busy() const { return total() - idle - iowait; }
 };
@@ -59,10 +61,11 @@ std::optional<MemInfo> read_meminfo(const std::string& root = "/");
 
 /// The memory limit of the control group a process runs in (a container's limit).
 struct CgroupMemory {
-  int version = 0;                    ///< 1 or 2
-  std::string path;                   ///< the group, e.g. "/docker/abc"
-  std::optional<std::uint64_t> limit; ///< bytes; nullopt when unlimited ("max", or v1's huge value)
-  std::optional<std::uint64_t> usage; ///< bytes in use by the group
+  int version = 0;   ///< 1 or 2
+  std::string path;  ///< the group, e.g. "/docker/abc"
+  std::optional<std::uint64_t>
+      limit;  ///< bytes; nullopt when unlimited ("max", or v1's huge value)
+  std::optional<std::uint64_t> usage;  ///< bytes in use by the group
 };
 /// Reads ROOT/proc/<pid>/cgroup and the group's memory files under ROOT/sys/fs/cgroup (v2:
 /// memory.max, memory.current; v1: memory/memory.limit_in_bytes, memory.usage_in_bytes). When
@@ -109,7 +112,7 @@ std::vector<NetDev> read_net_dev(const std::string& root = "/");
 struct ProcessInfo {
   int pid = 0;
   int ppid = 0;
-  std::string comm;                  ///< the kernel's short name (may contain spaces and ')')
+  std::string comm;  ///< the kernel's short name (may contain spaces and ')')
   char state = '?';
   std::uint64_t cpu_ticks = 0;       ///< utime + stime, clock ticks
   std::uint64_t start_ticks = 0;     ///< since boot, clock ticks
