@@ -152,7 +152,9 @@ std::string torch_probe_json(int indent) {
   // BLAS: who provides sgemm_ (what LibTorch's CPU matrix products call), and OpenBLAS's core.
   json blas;
   std::string sgemm = provider_of("sgemm_");
-  if (sgemm.empty() && at::hasMKL()) sgemm = "(MKL built into LibTorch)";
+  // PyTorch's own LibTorch builds link MKL statically: sgemm_ is then in libtorch_cpu (or hidden).
+  if (at::hasMKL() && (sgemm.empty() || sgemm.find("libtorch") != std::string::npos))
+    sgemm = "(MKL built into LibTorch) " + sgemm;
   blas["sgemm_provider"] = sgemm;
   blas["mapped"] = mapped_libraries();
   using StrFn = char* (*)();
