@@ -910,13 +910,19 @@ std::string render_report(const DoctorReport& r, bool color) {
   return o.str();
 }
 
+bool is_volatile_probe(const std::string& id) {
+  for (const char* prefix : {"memory", "disk.", "compute.", "nvidia.gpu"})
+    if (id.rfind(prefix, 0) == 0 && id != "nvidia.gpus") return true;
+  return false;
+}
+
 std::vector<ProbeDifference> compare_reports(const DoctorReport& saved, const DoctorReport& now) {
   std::vector<ProbeDifference> out;
   for (const auto& p : now.probes) {
     const Probe* b = saved.find(p.id);
     if (!b) {
       out.push_back({p.id, p.label, std::nullopt, p});
-    } else if (b->status != p.status || b->value != p.value) {
+    } else if (b->status != p.status || (b->value != p.value && !is_volatile_probe(p.id))) {
       out.push_back({p.id, p.label, *b, p});
     }
   }

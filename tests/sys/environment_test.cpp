@@ -289,6 +289,17 @@ TEST(Doctor, JsonSchemaRoundTripAndCompare) {
   EXPECT_EQ(d[2].id, "nvidia.driver");
   EXPECT_FALSE(d[2].after);
 
+  // Free memory changes between runs: only a change of status counts.
+  auto a = r, b = r;
+  a.probes.push_back({"memory", "system", "Memory", ProbeStatus::Pass, "9.0 GiB available", ""});
+  b.probes.push_back({"memory", "system", "Memory", ProbeStatus::Pass, "8.5 GiB available", ""});
+  EXPECT_TRUE(sys::compare_reports(a, b).empty());
+  b.probes.back().status = ProbeStatus::Warn;
+  EXPECT_EQ(sys::compare_reports(a, b).size(), 1u);
+  EXPECT_TRUE(sys::is_volatile_probe("disk.data:/x"));
+  EXPECT_FALSE(sys::is_volatile_probe("nvidia.gpus"));
+  EXPECT_FALSE(sys::is_volatile_probe("torch.version"));
+
   EXPECT_THROW(sys::report_from_json("{}"), d2l::Error);
   EXPECT_THROW(sys::report_from_json("[1,2"), d2l::Error);
   EXPECT_THROW(

@@ -100,9 +100,11 @@ d2l::cli::Registrar reg{
     [](CLI::App& cmd) {
       auto o = std::make_shared<Opts>();
       cmd.add_flag("--json", o->json, "Print the report as JSON (schema d2l.doctor/1)");
-      cmd.add_option("--save", o->save, "Write the report as JSON to FILE (an environment record)");
+      cmd.add_option("--save", o->save, "Write the report as JSON to FILE (an environment record)")
+          ->type_name("FILE");
       cmd.add_option("--compare", o->compare,
-                     "Compare with a report saved by --save and list what changed");
+                     "Compare with a report saved by --save and list what changed")
+          ->type_name("FILE");
       cmd.add_option("--data-dir", o->data_dirs,
                      "Folder to look for data sets in (repeatable; default: $D2L_DATA_DIR, ./data, "
                      "/usr/share/datasets)");

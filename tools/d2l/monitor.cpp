@@ -137,7 +137,8 @@ d2l::cli::Registrar reg{
           ->capture_default_str();
       cmd.add_flag("--once", o->once, "Print one sample and exit");
       cmd.add_flag("--json", o->json, "JSON, one object per line (with --once: indented)");
-      cmd.add_option("--csv", o->csv, "Append one row per refresh to FILE (header when new)");
+      cmd.add_option("--csv", o->csv, "Append one row per refresh to FILE (header when new)")
+          ->type_name("FILE");
       cmd.add_option("--top", o->top, "Processes in each top list")->capture_default_str();
       cmd.add_option("--window", o->window, "Seconds the first sample's rates cover (with --once)")
           ->capture_default_str();

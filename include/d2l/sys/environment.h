@@ -127,8 +127,12 @@ struct ProbeDifference {
   std::string id, label;
   std::optional<Probe> before, after;  ///< nullopt: the probe is new or gone
 };
-/// The probes whose status or value changed, appeared or disappeared (ordered by the new
-/// report, then the gone ones).
+/// Whether a probe's value changes from run to run (free memory and disk, timings, a GPU's
+/// temperature): compare_reports() then reports only a change of its status.
+bool is_volatile_probe(const std::string& id);
+
+/// The probes whose status or value changed (status only for volatile ones), appeared or
+/// disappeared (ordered by the new report, then the gone ones).
 std::vector<ProbeDifference> compare_reports(const DoctorReport& saved, const DoctorReport& now);
 
 /// The result of running a program.
