@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "d2l/core/error.h"
@@ -179,6 +180,15 @@ TEST(Doctor, NvidiaStandInFailures) {
     EXPECT_EQ(find(p, "nvidia.gpus")->status, ProbeStatus::Warn);
     EXPECT_EQ(find(p, "nvidia.gpus")->hint_id, "no-gpu-visible");
   }
+}
+
+TEST(Doctor, NvidiaStubOnlyFails) {
+  FixtureRoot fx;
+  fx.mkdir("/stubs");
+  std::filesystem::copy_file(D2L_NVML_STANDIN, fx.root() + "/stubs/libnvidia-ml.so");
+  auto p = sys::probe_nvidia(fx.root() + "/stubs/libnvidia-ml.so", false, std::nullopt);
+  EXPECT_EQ(find(p, "nvidia.driver")->status, ProbeStatus::Fail);
+  EXPECT_EQ(find(p, "nvidia.driver")->hint_id, "nvml-stub");
 }
 
 TEST(Doctor, ProbesFromTorchJson) {

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <filesystem>
+
+#include "fixture.h"
+
 namespace sys = d2l::sys;
 
 namespace {
@@ -92,5 +96,18 @@ TEST(Nvml, StandInVersionMismatch) {
   EXPECT_EQ(n.state(), sys::NvmlState::InitFailed);
   EXPECT_EQ(n.init_error_code(), sys::kNvmlErrorLibRmVersionMismatch);
   EXPECT_NE(n.error().find("Driver/library version mismatch"), std::string::npos);
+  EXPECT_FALSE(n.device_count());
+}
+
+TEST(Nvml, LibraryInStubsFolderIsTheStub) {
+  // The CUDA toolkit's stubs/libnvidia-ml.so cannot work: a library loaded from a stubs/ folder
+  // is reported as the stub (here the stand-in, copied there).
+  d2l::test::FixtureRoot fx;
+  fx.mkdir("/stubs");
+  const std::string stub = fx.root() + "/stubs/libnvidia-ml.so";
+  std::filesystem::copy_file(D2L_NVML_STANDIN, stub);
+  sys::Nvml n(stub);
+  EXPECT_EQ(n.state(), sys::NvmlState::StubOnly);
+  EXPECT_NE(n.error().find("stub"), std::string::npos);
   EXPECT_FALSE(n.device_count());
 }
