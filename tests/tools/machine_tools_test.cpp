@@ -1,0 +1,155 @@
+// `d2l doctor` and `d2l monitor` run as real processes: exit codes, JSON, CSV.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "../sys/fixture.h"
+
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+// Runs a shell command line with D2L_BIN_DIR/d2l as `$D2L`; stdout only (stderr to /dev/null).
+Run run(const std::string& cmd) {
+  const std::string full = "D2L=" D2L_BIN_DIR "/d2l; " + cmd + " 2>/dev/null";
+  Run r;
+  std::FILE* p = ::popen(full.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::size_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::string l;
+  std::size_t n = 0;
+  while (std::getline(in, l)) ++n;
+  return n;
+}
+
+const json* probe(const json& report, const std::string& id) {
+  for (const auto& p : report["probes"])
+    if (p["id"] == id) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Doctor, JsonAndExitCodeAgree) {
+  auto r = run("$D2L doctor --json --no-torch");
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.code;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["schema"], "d2l.doctor/1");
+  EXPECT_EQ(r.code == 0, j["ok"].get<bool>());
+  bool any_fail = false;
+  for (const auto& p : j["probes"]) any_fail |= p["status"] == "FAIL";
+  EXPECT_EQ(any_fail, r.code == 1);
+  ASSERT_TRUE(probe(j, "torch.version"));
+  EXPECT_EQ((*probe(j, "torch.version"))["status"], "n/a");
+  EXPECT_EQ((*probe(j, "torch.version"))["hint"], "torch-missing");
+}
+
+TEST(Doctor, NvmlMismatchFailsWithExitOne) {
+  auto r = run("D2L_NVML_LIBRARY=" D2L_NVML_STANDIN
+               " D2L_NVML_STANDIN_MODE=mismatch $D2L doctor --json --no-torch");
+  EXPECT_EQ(r.code, 1);
+  const json j = json::parse(r.out);
+  const json* d = probe(j, "nvidia.driver");
+  ASSERT_TRUE(d);
+  EXPECT_EQ((*d)["status"], "FAIL");
+  EXPECT_EQ((*d)["hint"], "nvml-mismatch");
+  EXPECT_TRUE(j["hints"].contains("nvml-mismatch"));
+}
+
+TEST(Doctor, StandInGpusAreListed) {
+  auto r = run("D2L_NVML_LIBRARY=" D2L_NVML_STANDIN " $D2L doctor --no-torch");
+  EXPECT_NE(r.out.find("Stand-in GPU A"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("999.0.0-standin"), std::string::npos);
+}
+
+TEST(Doctor, FailingTorchHelperFailsOnlyItsProbe) {
+  auto r = run("D2L_TORCH_EXE=/bin/false $D2L doctor --json");
+  EXPECT_EQ(r.code, 1);
+  const json j = json::parse(r.out);
+  EXPECT_EQ((*probe(j, "torch.version"))["status"], "FAIL");
+  EXPECT_TRUE(probe(j, "cpu"));
+  EXPECT_TRUE(probe(j, "data.fashion-mnist"));
+}
+
+TEST(Doctor, SaveAndCompare) {
+  d2l::test::FixtureRoot fx;
+  const std::string saved = fx.root() + "/env.json";
+  auto r = run("$D2L doctor --no-torch --save " + saved + " > /dev/null; echo $?");
+  ASSERT_TRUE(std::filesystem::exists(saved));
+  std::ifstream in(saved);
+  const json j = json::parse(in);
+  EXPECT_EQ(j["schema"], "d2l.doctor/1");
+  r = run("$D2L doctor --no-torch --compare " + saved);
+  EXPECT_NE(r.out.find("compared with " + saved), std::string::npos);
+  EXPECT_EQ(run("$D2L doctor --compare " + fx.root() + "/missing.json").code, 2);
+  fx.write("/bad.json", "{\"schema\": \"other\"}");
+  EXPECT_EQ(run("$D2L doctor --compare " + fx.root() + "/bad.json").code, 2);
+}
+
+TEST(Doctor, BadUsageIsTwo) {
+  EXPECT_EQ(run("$D2L doctor --no-such-flag").code, 2);
+  EXPECT_EQ(run("$D2L doctor --timeout 0").code, 2);
+  EXPECT_EQ(run("$D2L doctor --hints").code, 0);
+}
+
+TEST(Monitor, OnceJson) {
+  auto r = run("$D2L monitor --once --json");
+  ASSERT_EQ(r.code, 0);
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["schema"], "d2l.monitor/1");
+  EXPECT_TRUE(j["memory"]["total_bytes"].get<double>() > 0);
+  EXPECT_FALSE(j["top_memory"].empty());
+}
+
+TEST(Monitor, StandInGpuProcessIsTheMonitor) {
+  auto r = run("D2L_NVML_LIBRARY=" D2L_NVML_STANDIN " $D2L monitor --once --json");
+  ASSERT_EQ(r.code, 0);
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["gpus"].size(), 2u);
+  ASSERT_EQ(j["gpu_processes"].size(), 1u);
+  EXPECT_EQ(j["gpu_processes"][0]["name"], "d2l");
+}
+
+TEST(Monitor, CsvAppendsRowsWithOneHeader) {
+  d2l::test::FixtureRoot fx;
+  const std::string csv = fx.root() + "/m.csv";
+  ASSERT_EQ(run("$D2L monitor --csv " + csv + " --count 3 --interval 0 > /dev/null").code, 0);
+  EXPECT_EQ(count_lines(csv), 4u);
+  ASSERT_EQ(run("$D2L monitor --csv " + csv + " --count 2 --interval 0 > /dev/null").code, 0);
+  EXPECT_EQ(count_lines(csv), 6u) << "no second header";
+}
+
+TEST(Monitor, FixtureRoot) {
+  d2l::test::FixtureRoot fx;
+  fx.write("/proc/meminfo", "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n");
+  auto r = run("$D2L monitor --once --json --no-nvml --root " + fx.root());
+  ASSERT_EQ(r.code, 0);
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["memory"]["total_bytes"], 2048 * 1024);
+  EXPECT_TRUE(j["load"].is_null());
+  EXPECT_EQ(j["nvml"]["status"], "not queried");
+}
+
+TEST(Monitor, BadUsageIsTwo) {
+  EXPECT_EQ(run("$D2L monitor --interval -1 --once").code, 2);
+  EXPECT_EQ(run("$D2L monitor --csv /nonexistent-dir/x.csv --once").code, 2);
+}
