@@ -255,15 +255,17 @@ std::string locate_dataset(const DatasetInfo& info, const LocateOptions& opts) {
 }
 
 namespace {
-// Gzipped files found outside the cache are decoded once into the user's cache folder (which
-// is searched before Debian's), so later runs skip the decompression (0.3-0.5 s here).
+// Debian's gzipped files are decoded once into the user's cache folder (which is searched
+// before Debian's), so later runs skip the decompression (0.3-0.5 s here).
 // Returns the decoded copy's path, or "" when there is none.
 std::string cache_decoded(const DatasetInfo& info, const std::string& dir, const std::string& rel,
                           const std::string& gz_path) {
   const char* off = std::getenv("D2L_NO_DATA_CACHE");
   if (off && *off && std::string(off) != "0") return "";
+  // Only Debian's read-only copy is cached: a folder of the user's may hold other files of the
+  // same names, which a cached copy must never shadow.
+  if (info.debian_dir.empty() || dir != info.debian_dir) return "";
   const std::string cache = default_cache_dir() + "/" + info.name;
-  if (dir == cache) return "";
   try {
     const std::string dest = cache + "/" + rel;
     if (exists(dest)) return dest;
