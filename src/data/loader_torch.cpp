@@ -9,6 +9,74 @@
 
 namespace d2l::data {
 
+// The two taps of bilinear interpolation (align_corners=false) for each output sample.
+struct Taps {
+  std::vector<std::int32_t> i0, i1;
+  std::vector<float> w0, w1;
+};
+
+namespace {
+
+Taps bilinear_taps(std::int64_t in, std::int64_t out) {
+  Taps t;
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  for (std::int64_t o = 0; o < out; ++o) {
+    const double src = std::max(0.0, (static_cast<double>(o) + 0.5) * scale - 0.5);
+    const auto i0 = std::min(static_cast<std::int64_t>(src), in - 1);
+    const auto i1 = std::min(i0 + 1, in - 1);
+    const double w1 = src - static_cast<double>(i0);
+    t.i0.push_back(static_cast<std::int32_t>(i0));
+    t.i1.push_back(static_cast<std::int32_t>(i1));
+    t.w0.push_back(static_cast<float>(1.0 - w1));
+    t.w1.push_back(static_cast<float>(w1));
+  }
+  return t;
+}
+
+// Gathers images `idx` of `src` (uint8 [N, C, H, W]) into `out` (float [B, C, R, R]) in [0, 1],
+// resized bilinearly: one pass along each axis, each output touching two inputs, fused with the
+// conversion. 14x fewer operations than the two dense matrix products.
+void gather_resize(const std::uint8_t* src, const std::int64_t* idx, std::int64_t B, std::int64_t C,
+                   std::int64_t H, std::int64_t W, std::int64_t R, const Taps& th, const Taps& tw,
+                   float* out) {
+  std::vector<float> rows(static_cast<std::size_t>(H * R));
+  const float inv = 1.0f / 255.0f;
+  for (std::int64_t b = 0; b < B; ++b) {
+    for (std::int64_t c = 0; c < C; ++c) {
+      const std::uint8_t* img = src + (idx[b] * C + c) * H * W;
+      // Along W: rows[h][r] = (w0 x[h][i0] + w1 x[h][i1]) / 255.
+      for (std::int64_t h = 0; h < H; ++h) {
+        const std::uint8_t* line = img + h * W;
+        float* dst = rows.data() + h * R;
+        for (std::int64_t r = 0; r < R; ++r)
+          dst[r] = (tw.w0[r] * line[tw.i0[r]] + tw.w1[r] * line[tw.i1[r]]) * inv;
+      }
+      // Along H: out[r][:] = a0 rows[i0][:] + a1 rows[i1][:] (contiguous, vectorised).
+      float* o = out + (b * C + c) * R * R;
+      for (std::int64_t r = 0; r < R; ++r) {
+        const float* a = rows.data() + th.i0[r] * R;
+        const float* z = rows.data() + th.i1[r] * R;
+        const float a0 = th.w0[r], a1 = th.w1[r];
+        float* dst = o + r * R;
+        for (std::int64_t k = 0; k < R; ++k) dst[k] = a0 * a[k] + a1 * z[k];
+      }
+    }
+  }
+}
+
+// Gathers images `idx` into float [B, C, H, W] in [0, 1] in one pass.
+void gather_convert(const std::uint8_t* src, const std::int64_t* idx, std::int64_t B,
+                    std::int64_t per, float* out) {
+  const float inv = 1.0f / 255.0f;
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::uint8_t* s = src + idx[b] * per;
+    float* d = out + b * per;
+    for (std::int64_t k = 0; k < per; ++k) d[k] = static_cast<float>(s[k]) * inv;
+  }
+}
+
+}  // namespace
+
 DataLoader::DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts)
     : images_(std::move(images)), labels_(std::move(labels)), opts_(opts) {
   if (opts_.batch_size < 1) throw bad_input("batch size must be at least 1");
@@ -22,6 +90,8 @@ DataLoader::DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts)
   if (opts_.resize > 0 && (opts_.resize != images_.size(2) || opts_.resize != images_.size(3))) {
     resize_h_ = bilinear_matrix(images_.size(2), opts_.resize);
     resize_wt_ = bilinear_matrix(images_.size(3), opts_.resize).t().contiguous();
+    taps_h_ = std::make_shared<Taps>(bilinear_taps(images_.size(2), opts_.resize));
+    taps_w_ = std::make_shared<Taps>(bilinear_taps(images_.size(3), opts_.resize));
   }
 }
 
@@ -54,23 +124,50 @@ std::int64_t DataLoader::size() const {
   return opts_.drop_last ? n_ / b : (n_ + b - 1) / b;
 }
 
+
 Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const {
   const std::int64_t start = b * opts_.batch_size;
   const std::int64_t len = std::min(opts_.batch_size, n_ - start);
   at::Tensor x, y;
+  if (images_.is_cpu()) {
+    // The CPU path: one fused pass from the uint8 data set to the float batch.
+    std::vector<std::int64_t> seq;
+    const std::int64_t* idx = nullptr;
+    if (order.empty()) {
+      seq.resize(static_cast<std::size_t>(len));
+      std::iota(seq.begin(), seq.end(), start);
+      idx = seq.data();
+    } else {
+      idx = order.data() + start;
+    }
+    const auto C = images_.size(1), H = images_.size(2), W = images_.size(3);
+    const auto* src = images_.data_ptr<std::uint8_t>();
+    if (resize_h_.defined()) {
+      const std::int64_t R = opts_.resize;
+      x = torch::empty({len, C, R, R}, torch::kFloat);
+      gather_resize(src, idx, len, C, H, W, R, *taps_h_, *taps_w_, x.data_ptr<float>());
+    } else {
+      x = torch::empty({len, C, H, W}, torch::kFloat);
+      gather_convert(src, idx, len, C * H * W, x.data_ptr<float>());
+    }
+    auto yi = torch::empty({len}, torch::kLong);
+    const auto* l = labels_.data_ptr<std::int64_t>();
+    auto* yo = yi.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < len; ++i) yo[i] = l[idx[i]];
+    return {x, yi};
+  }
+  // On a GPU: gather there, and resize as two matrix products (fast on a GPU).
   if (order.empty()) {
     x = images_.narrow(0, start, len);
     y = labels_.narrow(0, start, len);
   } else {
-    auto idx = torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong);
-    if (!images_.is_cpu()) idx = idx.to(images_.device());
+    auto idx = torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong)
+                   .to(images_.device());
     x = images_.index_select(0, idx);
     y = labels_.index_select(0, idx);
   }
   x = x.to(torch::kFloat).mul_(1.0f / 255.0f);
   if (resize_h_.defined()) {
-    // Bilinear resizing is separable and linear: resize the rows, then the columns, as two
-    // matrix products over the whole batch (BLAS), instead of a per-pixel gather.
     const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     auto rows = torch::matmul(x.reshape({B * C * H, W}), resize_wt_).reshape({B * C, H, opts_.resize});
     x = torch::matmul(resize_h_, rows).reshape({B, C, opts_.resize, opts_.resize});

@@ -32,6 +32,8 @@ struct LoaderOptions {
   bool drop_last = false;
 };
 
+struct Taps;  // bilinear interpolation taps (src/data/loader_torch.cpp)
+
 /// An iterable over mini-batches of images decoded once into one contiguous uint8 tensor.
 /// Batches are built by gathering rows (`index_select`), converted to float and, when asked,
 /// resized by bilinear interpolation on the whole batch. Each `begin()` starts a new epoch with a
@@ -93,7 +95,8 @@ class DataLoader {
 
  private:
   at::Tensor images_, labels_;
-  at::Tensor resize_h_, resize_wt_;  // bilinear resize as two matrix products (see make_batch)
+  at::Tensor resize_h_, resize_wt_;  // bilinear resize as two matrix products (GPU path)
+  std::shared_ptr<const Taps> taps_h_, taps_w_;  // bilinear taps (CPU path)
   LoaderOptions opts_;
   std::int64_t n_;
   mutable std::int64_t epoch_ = 0;
