@@ -59,8 +59,8 @@ TEST(Examples, LinearRegressionScratchRecoversTheParameters) {
   EXPECT_LE(losses.back(), losses.front()) << r.output;
 
   // The errors in w and b are small.
-  const auto w = last_match(
-      lines, std::regex(R"(error in estimating w: \[([0-9.e+-]+), ([0-9.e+-]+)\])"));
+  const auto w =
+      last_match(lines, std::regex(R"(error in estimating w: \[([0-9.e+-]+), ([0-9.e+-]+)\])"));
   ASSERT_FALSE(w.empty()) << r.output;
   EXPECT_LT(std::fabs(std::stod(w[1])), 0.05) << r.output;
   EXPECT_LT(std::fabs(std::stod(w[2])), 0.05) << r.output;
@@ -84,10 +84,11 @@ TEST(Examples, SoftmaxRegressionOneEpochOnFashionMnist) {
                      bin("example_softmax_regression") + " 1");
   ASSERT_EQ(r.code, 0) << r.output;
   const auto lines = lines_of(r.output);
-  const auto acc = last_match(
-      lines, std::regex(R"(loss ([0-9.]+), train acc ([0-9.]+), test acc ([0-9.]+))"));
+  const auto acc =
+      last_match(lines, std::regex(R"(loss ([0-9.]+), train acc ([0-9.]+), test acc ([0-9.]+))"));
   ASSERT_FALSE(acc.empty()) << r.output;
-  const double loss = std::stod(acc[1]), train_acc = std::stod(acc[2]), test_acc = std::stod(acc[3]);
+  const double loss = std::stod(acc[1]), train_acc = std::stod(acc[2]),
+               test_acc = std::stod(acc[3]);
   EXPECT_GT(loss, 0.0) << r.output;
   EXPECT_LT(loss, 1.0) << r.output;
   EXPECT_GE(train_acc, 0.7) << r.output;

@@ -73,8 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                       std::string::npos;
   std::string ref;
   if (!(skip_known && second_member) && reference_read(path, ref) && ref != ours) {
-    std::fprintf(stderr,
-                 "fuzz_gzip: read_maybe_gzip returned %zu bytes, zlib's gzread %zu bytes\n",
+    std::fprintf(stderr, "fuzz_gzip: read_maybe_gzip returned %zu bytes, zlib's gzread %zu bytes\n",
                  ours.size(), ref.size());
     std::abort();
   }

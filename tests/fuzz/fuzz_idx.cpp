@@ -6,8 +6,8 @@
 // variable D2L_FUZZ_SKIP_KNOWN=1 such inputs are let through, so fuzzing can go on past it.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "d2l/core/error.h"
