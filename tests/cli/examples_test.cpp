@@ -37,7 +37,13 @@ std::smatch last_match(const std::vector<std::string>& lines, const std::regex& 
 
 }  // namespace
 
+// The examples are an option of the build (D2L_BUILD_EXAMPLES, on by default).
+#define SKIP_UNLESS_BUILT(name)            \
+  if (!std::filesystem::exists(bin(name))) \
+  GTEST_SKIP() << name << " is not built (configured with D2L_BUILD_EXAMPLES=OFF)"
+
 TEST(Examples, LinearRegressionScratchRecoversTheParameters) {
+  SKIP_UNLESS_BUILT("example_linear_regression_scratch");
   const auto r = run(bin("example_linear_regression_scratch"));
   ASSERT_EQ(r.code, 0) << r.output;
   const auto lines = lines_of(r.output);
@@ -70,12 +76,14 @@ TEST(Examples, LinearRegressionScratchRecoversTheParameters) {
 }
 
 TEST(Examples, RejectsABadEpochCount) {
+  SKIP_UNLESS_BUILT("example_softmax_regression");
   const auto r = run(bin("example_softmax_regression") + " 0");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("usage"), std::string::npos) << r.output;
 }
 
 TEST(Examples, SoftmaxRegressionOneEpochOnFashionMnist) {
+  SKIP_UNLESS_BUILT("example_softmax_regression");
   if (!std::filesystem::exists(std::string(kDebianFashionMnist) + "/t10k-labels-idx1-ubyte.gz"))
     GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (scripts/setup installs it)";
   // No cache, no downloads: the data comes from Debian's folder.
