@@ -31,11 +31,18 @@ std::string gunzip(const std::string& in, const std::string& name) {
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
+  std::size_t produced = 0;  // not zs.total_out: inflateReset zeroes it between gzip members
   while (true) {
-    if (zs.total_out >= out.size()) out.resize(out.size() * 2);
-    zs.next_out = reinterpret_cast<Bytef*>(&out[zs.total_out]);
-    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    constexpr std::size_t kMaxInflated = std::size_t{2} << 30;  // no data set file is near this
+    if (produced >= kMaxInflated) {
+      inflateEnd(&zs);
+      throw bad_input(name + ": gzip stream inflates past 2 GiB: not a data set file");
+    }
+    if (produced >= out.size()) out.resize(std::min(out.size() * 2, kMaxInflated + 1));
+    zs.next_out = reinterpret_cast<Bytef*>(&out[produced]);
+    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - produced, 1u << 30));
     rc = inflate(&zs, Z_NO_FLUSH);
+    produced = static_cast<std::size_t>(reinterpret_cast<char*>(zs.next_out) - &out[0]);
     if (rc == Z_STREAM_END) {
       // Concatenated gzip members are legal: continue with the next one.
       if (zs.avail_in > 0 && is_gzip(std::string(reinterpret_cast<const char*>(zs.next_in),
@@ -55,7 +62,7 @@ std::string gunzip(const std::string& in, const std::string& name) {
       throw bad_input(name + ": broken gzip stream: " + msg);
     }
   }
-  out.resize(zs.total_out);
+  out.resize(produced);
   inflateEnd(&zs);
   return out;
 #else
@@ -99,8 +106,9 @@ IdxArray parse_idx(const std::string& bytes, const std::string& name, std::uint3
   for (std::uint32_t i = 0; i < ndims; ++i) {
     const std::uint32_t d = be32(bytes, 4 + 4 * i);
     if (d == 0) throw bad_input(name + ": wrong dimensions: dimension " + std::to_string(i) + " is 0");
+    if (count > (std::uint64_t{1} << 40) / d)  // checked before multiplying: no wrap-around
+      throw bad_input(name + ": wrong dimensions: too large");
     count *= d;
-    if (count > (std::uint64_t{1} << 40)) throw bad_input(name + ": wrong dimensions: too large");
     out.dims.push_back(d);
   }
   const std::uint64_t have = bytes.size() - header;
@@ -147,6 +155,13 @@ void parse_cifar10(const std::string& bytes, const std::string& name, ImageSet& 
     throw bad_input(name + ": truncated: " + std::to_string(bytes.size()) +
                     " bytes is not a whole number of " + std::to_string(kRecord) + "-byte records");
   const std::size_t n = bytes.size() / kRecord;
+  // All labels are checked before anything is appended: a rejected batch leaves `out` as it was.
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto label = static_cast<std::uint8_t>(bytes[i * kRecord]);
+    if (label >= 10)
+      throw bad_input(name + ": label " + std::to_string(label) + " of record " + std::to_string(i) +
+                      " is not below 10");
+  }
   if (out.n == 0) {
     out.channels = 3;
     out.height = 32;
@@ -155,11 +170,7 @@ void parse_cifar10(const std::string& bytes, const std::string& name, ImageSet& 
   out.pixels.reserve(out.pixels.size() + n * kPixels);
   out.labels.reserve(out.labels.size() + n);
   for (std::size_t i = 0; i < n; ++i) {
-    const auto label = static_cast<std::uint8_t>(bytes[i * kRecord]);
-    if (label >= 10)
-      throw bad_input(name + ": label " + std::to_string(label) + " of record " + std::to_string(i) +
-                      " is not below 10");
-    out.labels.push_back(label);
+    out.labels.push_back(static_cast<std::uint8_t>(bytes[i * kRecord]));
     const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data() + i * kRecord + 1);
     out.pixels.insert(out.pixels.end(), p, p + kPixels);
   }

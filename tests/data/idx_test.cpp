@@ -186,3 +186,28 @@ TEST(Registry, ExtractsTarAndRefusesUnsafePaths) {
   write_bytes(dir / "c.tar", header("big", 5000) + pad("x"));
   expect_bad_input([&] { d2l::data::extract_tar(dir / "c.tar", dir / "out"); }, "truncated");
 }
+
+// Regressions the fuzzers found (tests/fuzz/regressions/).
+#ifdef D2L_TEST_HAVE_ZLIB
+TEST(IdxRegression, ConcatenatedGzipMembersAreAllKept) {
+  TempDir dir;
+  write_bytes(dir / "two.gz", d2l::test::gzip_bytes("abc") + d2l::test::gzip_bytes("defg"));
+  EXPECT_EQ(d2l::data::read_maybe_gzip(dir / "two.gz"), "abcdefg");
+}
+#endif
+
+TEST(IdxRegression, HugeDimensionsDoNotWrapAround) {
+  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(2051, {1u << 20, 1u << 20, 1u << 24}, {}), "f", 2051); },
+                   "too large");
+}
+
+TEST(IdxRegression, RejectedCifarBatchLeavesTheSetAsItWas) {
+  std::string good(3073, '\0'), bad(3073, '\0');
+  bad[0] = 11;
+  d2l::data::ImageSet set;
+  d2l::data::parse_cifar10(good, "a", set);
+  EXPECT_THROW(d2l::data::parse_cifar10(good + bad, "b", set), d2l::Error);
+  EXPECT_EQ(set.n, 1);
+  EXPECT_EQ(set.labels.size(), 1u);
+  EXPECT_EQ(set.pixels.size(), 3072u);
+}
