@@ -1,6 +1,7 @@
 #include <torch/torch.h>
 
 #include "d2l/core/error.h"
+#include "d2l/models/layers.h"
 #include "d2l/models/lenet.h"
 #include "d2l/models/linear.h"
 #include "d2l/models/mlp.h"
@@ -55,8 +56,8 @@ torch::nn::Sequential lenet(std::int64_t in_channels, std::int64_t num_classes, 
   if (s < 1) throw bad_input("lenet: images of " + std::to_string(image_size) + " pixels are too small");
   nn::Sequential net(
       nn::Conv2d(nn::Conv2dOptions(in_channels, 6, 5).padding(2)), nn::Sigmoid(),
-      nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Conv2d(nn::Conv2dOptions(6, 16, 5)),
-      nn::Sigmoid(), nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Flatten(),
+      d2l::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Conv2d(nn::Conv2dOptions(6, 16, 5)),
+      nn::Sigmoid(), d2l::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Flatten(),
       nn::Linear(16 * s * s, 120), nn::Sigmoid(), nn::Linear(120, 84), nn::Sigmoid(),
       nn::Linear(84, num_classes));
   xavier_init(*net);

@@ -14,9 +14,15 @@ double evaluate_accuracy(torch::nn::Sequential& net, const data::DataLoader& dat
   const bool was_training = net->is_training();
   net->eval();
   torch::NoGradGuard guard;
+  // Inputs follow the network's memory format (see Trainer's channels_last).
+  bool channels_last = false;
+  for (const auto& p : net->parameters())
+    if (p.dim() == 4 && p.suggest_memory_format() == torch::MemoryFormat::ChannelsLast)
+      channels_last = true;
   double correct = 0, total = 0;
   for (const auto& batch : data) {
     auto X = batch.X.to(device, /*non_blocking=*/true);
+    if (channels_last && X.dim() == 4) X = X.contiguous(torch::MemoryFormat::ChannelsLast);
     auto y = batch.y.to(device, /*non_blocking=*/true);
     correct += accuracy(net->forward(X), y);
     total += static_cast<double>(y.numel());

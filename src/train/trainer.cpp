@@ -43,10 +43,29 @@ void install_stop_signals() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+bool to_channels_last(torch::nn::Module& net) {
+  bool any = false;
+  torch::NoGradGuard guard;
+  for (auto& p : net.parameters()) {
+    if (p.dim() != 4) continue;
+    // empty_like gives explicit NHWC strides even where NCHW would also count as channels-last
+    // contiguous (one input channel): oneDNN then picks its NHWC kernels for every layer.
+    auto nhwc = at::empty_like(p.data(), p.options(), torch::MemoryFormat::ChannelsLast);
+    nhwc.copy_(p.data());
+    p.set_data(nhwc);
+    any = true;
+  }
+  return any;
+}
+
 Trainer::Trainer(torch::nn::Sequential net, std::shared_ptr<torch::optim::Optimizer> opt,
                  TrainerOptions opts)
     : net_(std::move(net)), opt_(std::move(opt)), opts_(opts) {
   net_->to(opts_.device);
+  bool has_conv = false;
+  for (const auto& p : net_->parameters()) has_conv = has_conv || p.dim() == 4;
+  channels_last_ = opts_.channels_last.value_or(false) && has_conv;
+  if (channels_last_) to_channels_last(*net_);
 }
 
 void Trainer::resume(const std::string& checkpoint_path) {
@@ -96,6 +115,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       }
       auto X = it->X.to(dev, /*non_blocking=*/true);
       auto y = it->y.to(dev, /*non_blocking=*/true);
+      if (channels_last_ && X.dim() == 4) X = X.contiguous(torch::MemoryFormat::ChannelsLast);
       opt_->zero_grad();
       auto y_hat = net_->forward(X);
       auto l = loss_fn(y_hat, y);

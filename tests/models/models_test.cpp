@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "d2l/core/error.h"
+#include "d2l/models/layers.h"
 #include "d2l/models/lenet.h"
 #include "d2l/models/linear.h"
 #include "d2l/models/mlp.h"
@@ -25,7 +26,7 @@ TEST(LeNet, BookShapesAndParameterCount) {
   int sigmoids = 0, avgpools = 0;
   for (const auto& m : net->children()) {
     sigmoids += m->as<torch::nn::Sigmoid>() != nullptr;
-    avgpools += m->as<torch::nn::AvgPool2d>() != nullptr;
+    avgpools += m->as<d2l::AvgPool2d>() != nullptr;
   }
   EXPECT_EQ(sigmoids, 4);
   EXPECT_EQ(avgpools, 2);
@@ -88,4 +89,25 @@ TEST(Linreg, SgdFitsSyntheticData) {
   EXPECT_NEAR(w[1].item<double>(), -3.4, 1e-2);
   EXPECT_NEAR(b.item<double>(), 4.2, 1e-2);
   EXPECT_EQ(w.grad().abs().sum().item<double>(), 0.0);  // sgd zeroes the gradients
+}
+
+TEST(AvgPool2d, MatchesLibTorchForwardAndBackward) {
+  torch::manual_seed(0);
+  for (auto sizes : std::vector<std::vector<std::int64_t>>{{4, 6, 28, 28}, {2, 3, 7, 9}, {5, 10, 10}}) {
+    auto x = torch::randn(sizes, torch::requires_grad());
+    auto x2 = x.detach().clone().requires_grad_(true);
+    d2l::AvgPool2d pool(torch::nn::AvgPool2dOptions(2).stride(2));
+    auto y = pool->forward(x);
+    auto ref = torch::avg_pool2d(x2, {2, 2}, {2, 2});
+    ASSERT_EQ(y.sizes(), ref.sizes());
+    EXPECT_TRUE(torch::allclose(y, ref, 1e-6, 1e-6));
+    auto g = torch::randn(y.sizes());
+    y.backward(g);
+    ref.backward(g);
+    EXPECT_TRUE(torch::allclose(x.grad(), x2.grad(), 1e-6, 1e-6));
+  }
+  // Other options go to LibTorch's own pooling.
+  d2l::AvgPool2d p3(torch::nn::AvgPool2dOptions(3).stride(1).padding(1));
+  auto x = torch::randn({1, 2, 5, 5});
+  EXPECT_TRUE(torch::allclose(p3->forward(x), torch::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1})));
 }

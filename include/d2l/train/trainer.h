@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "d2l/data/loader.h"
@@ -26,6 +27,9 @@ struct TrainerOptions {
   bool epoch_lines = true;     ///< a plain line per epoch on stdout
   std::string checkpoint;      ///< file written atomically after every epoch ("" for none)
   std::int64_t points_per_epoch = 5;  ///< chart points per epoch, as train_ch6 adds
+  /// Keep convolution weights and inputs channels-last (NHWC): the same arithmetic, in oneDNN's
+  /// NHWC kernels. Off by default: with d2l::AvgPool2d's NCHW kernel LeNet is faster without.
+  std::optional<bool> channels_last;
 };
 
 /// What a per-batch callback sees.
@@ -70,10 +74,15 @@ class Trainer {
   TrainerOptions opts_;
   TrainState state_;
   bool stopped_ = false;
+  bool channels_last_ = false;
   std::function<void(const BatchEvent&)> on_batch_;
   std::function<void(const EpochStats&, const History&)> on_epoch_;
   std::function<void(const ChartPoint&)> on_point_;
 };
+
+/// Converts every 4-D parameter of `net` to the channels-last memory format (values unchanged).
+/// Returns whether `net` has any.
+bool to_channels_last(torch::nn::Module& net);
 
 /// Installs handlers so SIGINT and SIGTERM call Trainer::request_stop() (a second signal exits
 /// at once with 130).

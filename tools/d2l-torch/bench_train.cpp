@@ -1,0 +1,125 @@
+// `d2l bench train MODEL` and `d2l bench loader`: the training step and the data loader, timed
+// like torch.utils.benchmark (warm-up, repeats, median and interquartile range).
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "bench_registry.h"
+#include "d2l/d2l.h"
+
+namespace {
+
+struct Opts {
+  d2l::cli::CommonBenchOptions common;
+  std::string model, data, data_dir, device = "auto";
+  std::int64_t batch_size = 256, resize = 0;
+  bool prefetch = false;
+};
+
+void sync(const c10::Device& d) {
+  if (d.is_cuda()) torch::cuda::synchronize(d.index());
+}
+
+void add_data_options(CLI::App& cmd, Opts& o) {
+  cmd.add_option("--data", o.data, "fashion-mnist, mnist or cifar10 (default: the model's)");
+  cmd.add_option("--data-dir", o.data_dir, "Folder with the data set's files");
+  cmd.add_option("--batch-size", o.batch_size, "Mini-batch size")->capture_default_str();
+  cmd.add_option("--resize", o.resize, "Resize images to N x N");
+}
+
+void report(const Opts& o, const std::string& what, const d2l::sys::BenchStats& s, double examples,
+            const std::string& unit, const nlohmann::json& extra) {
+  const double rate = s.median > 0 ? examples / s.median : 0;
+  if (o.common.json) {
+    nlohmann::json j = extra;
+    j["bench"] = what;
+    j["median_seconds"] = s.median;
+    j["iqr_seconds"] = s.iqr();
+    j["repeats"] = s.repeats;
+    j[unit + "_per_sec"] = rate;
+    j["steps_per_sec"] = s.median > 0 ? 1.0 / s.median : 0;
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("%s: median %s (IQR %s, %zu runs): %.1f steps/s, %.0f %s/s\n", what.c_str(),
+              d2l::sys::format_seconds(s.median).c_str(), d2l::sys::format_seconds(s.iqr()).c_str(),
+              s.repeats, s.median > 0 ? 1.0 / s.median : 0, rate, unit.c_str());
+}
+
+int run_train_bench(Opts o) {
+  const auto& spec = d2l::model_spec(o.model);
+  if (spec.name == "linreg") throw d2l::bad_input("bench train: linreg has no image data; use softmax, mlp or lenet");
+  if (o.batch_size < 1) throw d2l::bad_input("--batch-size must be at least 1");
+  if (o.data.empty()) o.data = spec.dataset;
+  const c10::Device device = d2l::parse_device(o.device);
+  const auto& info = d2l::data::dataset_info(o.data);
+  d2l::data::DataOptions dopts;
+  dopts.data_dir = o.data_dir;
+  auto [train, test] = d2l::data::load_data(o.data, o.batch_size, o.resize, dopts);
+  const auto batch = *train.begin();
+  auto X = batch.X.to(device), y = batch.y.to(device);
+  auto net = d2l::make_model(o.model, info.channels, o.resize > 0 ? o.resize : info.height,
+                             static_cast<std::int64_t>(info.classes.size()));
+  net->to(device);
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(spec.lr));
+  torch::nn::CrossEntropyLoss loss;
+  auto stats = d2l::sys::run_bench(
+      [&] {
+        opt.zero_grad();
+        auto l = loss(net->forward(X), y);
+        l.backward();
+        opt.step();
+        sync(device);
+      },
+      o.common.timing);
+  report(o, "train " + o.model + " on " + device.str(), stats, static_cast<double>(X.size(0)), "examples",
+         {{"model", o.model}, {"device", device.str()}, {"batch_size", X.size(0)},
+          {"threads", torch::get_num_threads()}});
+  return 0;
+}
+
+int run_loader_bench(Opts o) {
+  if (o.data.empty()) o.data = "fashion-mnist";
+  d2l::data::DataOptions dopts;
+  dopts.data_dir = o.data_dir;
+  dopts.prefetch = o.prefetch;
+  auto [train, test] = d2l::data::load_data(o.data, o.batch_size, o.resize, dopts);
+  // One timed run = one epoch of the training data, as the book's loader timing does.
+  std::int64_t n = 0;
+  auto stats = d2l::sys::run_bench(
+      [&] {
+        n = 0;
+        for (const auto& b : train) n += b.X.size(0);
+      },
+      o.common.timing);
+  report(o, "loader " + o.data + (o.resize ? " resized to " + std::to_string(o.resize) : std::string()),
+         stats, static_cast<double>(n), "images",
+         {{"data", o.data}, {"resize", o.resize}, {"batch_size", o.batch_size}, {"images", n},
+          {"prefetch", o.prefetch}});
+  return 0;
+}
+
+d2l::cli::BenchRegistrar train_reg{"train", "Training steps of a book model: steps/s and examples/s", [](CLI::App& cmd) {
+  auto o = std::make_shared<Opts>();
+  o->common.timing.warmup = 3;
+  o->common.timing.repeats = 30;
+  cmd.add_option("model", o->model, "softmax, mlp or lenet")->required();
+  add_data_options(cmd, *o);
+  cmd.add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  d2l::cli::add_bench_options(cmd, o->common);
+  return [o]() { return run_train_bench(*o); };
+}};
+
+d2l::cli::BenchRegistrar loader_reg{"loader", "One epoch of a data set's training batches: images/s", [](CLI::App& cmd) {
+  auto o = std::make_shared<Opts>();
+  o->common.timing.warmup = 1;
+  o->common.timing.repeats = 3;
+  add_data_options(cmd, *o);
+  cmd.add_flag("--prefetch", o->prefetch, "Build the next batch on a background thread");
+  d2l::cli::add_bench_options(cmd, o->common);
+  return [o]() { return run_loader_bench(*o); };
+}};
+
+}  // namespace
