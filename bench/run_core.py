@@ -12,7 +12,7 @@ Markdown table with the ratios (d2l-cpp / Python) and writes the raw figures as 
 import argparse
 import json
 import os
-import resource
+import tempfile
 import subprocess
 import sys
 import time
@@ -22,19 +22,22 @@ ROOT = os.path.dirname(HERE)
 
 
 def run_json(cmd, env):
-    """Runs cmd, returns (last JSON line, peak RSS in MiB of the child, wall seconds)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs cmd, returns (last JSON line, peak RSS in MiB of the process, wall seconds).
+
+    The peak is GNU time's maximum resident set size of the command itself (for the Python side,
+    its main process: the DataLoader's workers come on top)."""
     t = time.time()
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.time() - t
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with tempfile.NamedTemporaryFile("r") as rss:
+        p = subprocess.run(["/usr/bin/time", "-o", rss.name, "-f", "%M"] + cmd, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wall = time.time() - t
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
+        peak_kib = float(rss.read().strip().splitlines()[-1])
     text = p.stdout.strip()
     start = text.rfind("\n{")  # the last JSON object (d2l prints a multi-line one)
     doc = json.loads(text[start + 1:] if start >= 0 else text)
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: only trust increases.
-    return doc, (peak / 1024.0 if peak > before else None), wall
+    return doc, peak_kib / 1024.0, wall
 
 
 def main():

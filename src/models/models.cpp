@@ -13,8 +13,7 @@ void normal_init(torch::nn::Sequential& net, double std) {
   torch::NoGradGuard guard;
   for (auto& m : net->modules(/*include_self=*/false))
     if (auto* lin = m->as<torch::nn::Linear>()) {
-      torch::nn::init::normal_(lin->weight, 0.0, std);
-      torch::nn::init::zeros_(lin->bias);
+      torch::nn::init::normal_(lin->weight, 0.0, std);  // the book's init_weights: weights only
     }
 }
 }  // namespace
