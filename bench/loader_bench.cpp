@@ -15,12 +15,17 @@ int main(int argc, char** argv) {
   bool prefetch = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--resize" && i + 1 < argc) resize = std::stoll(argv[++i]);
-    else if (a == "--batch-size" && i + 1 < argc) batch = std::stoll(argv[++i]);
-    else if (a == "--epochs" && i + 1 < argc) epochs = std::stoll(argv[++i]);
-    else if (a == "--prefetch") prefetch = true;
+    if (a == "--resize" && i + 1 < argc)
+      resize = std::stoll(argv[++i]);
+    else if (a == "--batch-size" && i + 1 < argc)
+      batch = std::stoll(argv[++i]);
+    else if (a == "--epochs" && i + 1 < argc)
+      epochs = std::stoll(argv[++i]);
+    else if (a == "--prefetch")
+      prefetch = true;
     else {
-      std::fprintf(stderr, "usage: loader_bench [--resize N] [--batch-size B] [--epochs E] [--prefetch]\n");
+      std::fprintf(stderr,
+                   "usage: loader_bench [--resize N] [--batch-size B] [--epochs E] [--prefetch]\n");
       return 2;
     }
   }
@@ -43,9 +48,11 @@ int main(int argc, char** argv) {
     best = std::max(best, static_cast<double>(n) / s);
     if (checksum < 0) std::puts("");
   }
-  std::printf("{\"side\": \"d2l-cpp\", \"bench\": \"loader\", \"resize\": %lld, \"images\": %lld, "
-              "\"images_per_sec\": %.1f, \"threads\": %d, \"prefetch\": %s, \"first_batch_seconds\": %.3f}\n",
-              static_cast<long long>(resize ? resize : 28), static_cast<long long>(n), best,
-              torch::get_num_threads(), prefetch ? "true" : "false", first_batch);
+  std::printf(
+      "{\"side\": \"d2l-cpp\", \"bench\": \"loader\", \"resize\": %lld, \"images\": %lld, "
+      "\"images_per_sec\": %.1f, \"threads\": %d, \"prefetch\": %s, \"first_batch_seconds\": "
+      "%.3f}\n",
+      static_cast<long long>(resize ? resize : 28), static_cast<long long>(n), best,
+      torch::get_num_threads(), prefetch ? "true" : "false", first_batch);
   return 0;
 }

@@ -29,8 +29,8 @@ std::string errno_text() { return std::strerror(errno); }
 void write_file_atomic(const std::string& path, const std::string& contents, unsigned mode) {
   if (path.empty()) throw bad_input("write: empty file name");
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(rng() % 1000000000ULL);
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rng() % 1000000000ULL);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) throw Error(path + ": cannot write: " + errno_text());
   ::fchmod(fd, mode);  // umask must not widen or narrow what we asked for
@@ -78,7 +78,8 @@ std::string read_file(const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     ::close(fd);
-    throw bad_input(path + ": cannot read: " + (S_ISDIR(st.st_mode) ? "is a folder" : errno_text()));
+    throw bad_input(path +
+                    ": cannot read: " + (S_ISDIR(st.st_mode) ? "is a folder" : errno_text()));
   }
   std::string out;
   out.resize(st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0);

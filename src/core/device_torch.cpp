@@ -5,7 +5,9 @@
 
 namespace d2l {
 
-int num_gpus() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+int num_gpus() {
+  return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
 
 c10::Device try_gpu(int i) {
   if (i >= 0 && i < num_gpus()) return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i));

@@ -35,7 +35,10 @@ std::string format_duration(double s) {
 }
 
 ProgressBar::ProgressBar(std::size_t total, std::string label, std::FILE* stream)
-    : total_(total), label_(std::move(label)), stream_(stream), active_(is_terminal(stream)),
+    : total_(total),
+      label_(std::move(label)),
+      stream_(stream),
+      active_(is_terminal(stream)),
       start_(now_s()) {}
 
 ProgressBar::~ProgressBar() { finish(); }
@@ -53,8 +56,8 @@ void ProgressBar::update(std::size_t done, const std::string& message) {
   const double elapsed = t - start_;
   std::string eta;
   if (done > 0 && done < total_)
-    eta = " ETA " + format_duration(elapsed / static_cast<double>(done) *
-                                    static_cast<double>(total_ - done));
+    eta = " ETA " +
+          format_duration(elapsed / static_cast<double>(done) * static_cast<double>(total_ - done));
   std::fprintf(stream_, "\r\033[2K%s [%s] %zu/%zu %3d%% %s%s", label_.c_str(), bar.c_str(), done,
                total_, static_cast<int>(frac * 100), message.c_str(), eta.c_str());
   std::fflush(stream_);

@@ -85,9 +85,11 @@ std::string read_maybe_gzip(const std::string& path) {
   return bytes;
 }
 
-IdxArray parse_idx(const std::string& bytes, const std::string& name, std::uint32_t expected_magic) {
+IdxArray parse_idx(const std::string& bytes, const std::string& name,
+                   std::uint32_t expected_magic) {
   if (bytes.size() < 4)
-    throw bad_input(name + ": truncated: " + std::to_string(bytes.size()) + " bytes, no IDX header");
+    throw bad_input(name + ": truncated: " + std::to_string(bytes.size()) +
+                    " bytes, no IDX header");
   const std::uint32_t magic = be32(bytes, 0);
   if (expected_magic != 0 && magic != expected_magic)
     throw bad_input(name + ": expected magic " + std::to_string(expected_magic) + ", found " +
@@ -99,13 +101,14 @@ IdxArray parse_idx(const std::string& bytes, const std::string& name, std::uint3
     throw bad_input(name + ": wrong dimensions: " + std::to_string(ndims) + " (expected 1 to 4)");
   const std::size_t header = 4 + 4 * std::size_t{ndims};
   if (bytes.size() < header)
-    throw bad_input(name + ": truncated: header of " + std::to_string(header) + " bytes, file has " +
-                    std::to_string(bytes.size()));
+    throw bad_input(name + ": truncated: header of " + std::to_string(header) +
+                    " bytes, file has " + std::to_string(bytes.size()));
   IdxArray out;
   std::uint64_t count = 1;
   for (std::uint32_t i = 0; i < ndims; ++i) {
     const std::uint32_t d = be32(bytes, 4 + 4 * i);
-    if (d == 0) throw bad_input(name + ": wrong dimensions: dimension " + std::to_string(i) + " is 0");
+    if (d == 0)
+      throw bad_input(name + ": wrong dimensions: dimension " + std::to_string(i) + " is 0");
     if (count > (std::uint64_t{1} << 40) / d)  // checked before multiplying: no wrap-around
       throw bad_input(name + ": wrong dimensions: too large");
     count *= d;
@@ -159,8 +162,8 @@ void parse_cifar10(const std::string& bytes, const std::string& name, ImageSet& 
   for (std::size_t i = 0; i < n; ++i) {
     const auto label = static_cast<std::uint8_t>(bytes[i * kRecord]);
     if (label >= 10)
-      throw bad_input(name + ": label " + std::to_string(label) + " of record " + std::to_string(i) +
-                      " is not below 10");
+      throw bad_input(name + ": label " + std::to_string(label) + " of record " +
+                      std::to_string(i) + " is not below 10");
   }
   if (out.n == 0) {
     out.channels = 3;

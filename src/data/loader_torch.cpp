@@ -124,7 +124,6 @@ std::int64_t DataLoader::size() const {
   return opts_.drop_last ? n_ / b : (n_ + b - 1) / b;
 }
 
-
 Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const {
   const std::int64_t start = b * opts_.batch_size;
   const std::int64_t len = std::min(opts_.batch_size, n_ - start);
@@ -161,15 +160,17 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     x = images_.narrow(0, start, len);
     y = labels_.narrow(0, start, len);
   } else {
-    auto idx = torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong)
-                   .to(images_.device());
+    auto idx =
+        torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong)
+            .to(images_.device());
     x = images_.index_select(0, idx);
     y = labels_.index_select(0, idx);
   }
   x = x.to(torch::kFloat).mul_(1.0f / 255.0f);
   if (resize_h_.defined()) {
     const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-    auto rows = torch::matmul(x.reshape({B * C * H, W}), resize_wt_).reshape({B * C, H, opts_.resize});
+    auto rows =
+        torch::matmul(x.reshape({B * C * H, W}), resize_wt_).reshape({B * C, H, opts_.resize});
     x = torch::matmul(resize_h_, rows).reshape({B, C, opts_.resize, opts_.resize});
   }
   return {x, y};
@@ -180,7 +181,8 @@ DataLoader::Iterator DataLoader::start_epoch(std::int64_t first_batch) const {
   if (opts_.shuffle) {
     order->resize(static_cast<std::size_t>(n_));
     std::iota(order->begin(), order->end(), 0);
-    std::seed_seq seq{static_cast<std::uint32_t>(opts_.seed), static_cast<std::uint32_t>(opts_.seed >> 32),
+    std::seed_seq seq{static_cast<std::uint32_t>(opts_.seed),
+                      static_cast<std::uint32_t>(opts_.seed >> 32),
                       static_cast<std::uint32_t>(epoch_), 0x9e3779b9u};
     std::mt19937_64 rng(seq);
     std::shuffle(order->begin(), order->end(), rng);
@@ -239,8 +241,10 @@ std::pair<at::Tensor, at::Tensor> to_tensors(const ImageSet& set) {
 
 DataPair load_data(const std::string& dataset, std::int64_t batch_size, std::int64_t resize,
                    const DataOptions& opts) {
-  if (batch_size < 1) throw bad_input("--batch-size must be at least 1, got " + std::to_string(batch_size));
-  if (resize < 0 || resize > 4096) throw bad_input("--resize must be between 1 and 4096, got " + std::to_string(resize));
+  if (batch_size < 1)
+    throw bad_input("--batch-size must be at least 1, got " + std::to_string(batch_size));
+  if (resize < 0 || resize > 4096)
+    throw bad_input("--resize must be between 1 and 4096, got " + std::to_string(resize));
   const DatasetInfo& info = dataset_info(dataset);
   LocateOptions lo;
   lo.data_dir = opts.data_dir;
@@ -261,7 +265,8 @@ DataPair load_data(const std::string& dataset, std::int64_t batch_size, std::int
   return {DataLoader(xtr, ytr, tr), DataLoader(xte, yte, te)};
 }
 
-DataPair load_data_fashion_mnist(std::int64_t batch_size, std::int64_t resize, const DataOptions& o) {
+DataPair load_data_fashion_mnist(std::int64_t batch_size, std::int64_t resize,
+                                 const DataOptions& o) {
   return load_data("fashion-mnist", batch_size, resize, o);
 }
 DataPair load_data_mnist(std::int64_t batch_size, std::int64_t resize, const DataOptions& o) {

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -31,11 +31,14 @@ const std::vector<DatasetInfo>& all() {
     fm.name = "fashion-mnist";
     fm.format = "idx";
     fm.mirrors = {"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"};
-    fm.downloads = {
-        {"train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"},
-        {"train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"},
-        {"t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"},
-        {"t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"}};
+    fm.downloads = {{"train-images-idx3-ubyte.gz",
+                     "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"},
+                    {"train-labels-idx1-ubyte.gz",
+                     "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"},
+                    {"t10k-images-idx3-ubyte.gz",
+                     "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"},
+                    {"t10k-labels-idx1-ubyte.gz",
+                     "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"}};
     fm.train_files = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
     fm.test_files = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     fm.classes = {"t-shirt", "trouser", "pullover", "dress", "coat",
@@ -48,11 +51,14 @@ const std::vector<DatasetInfo>& all() {
     mn.name = "mnist";
     mn.mirrors = {"https://ossci-datasets.s3.amazonaws.com/mnist/",
                   "https://storage.googleapis.com/cvdf-datasets/mnist/"};
-    mn.downloads = {
-        {"train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"},
-        {"train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"},
-        {"t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
-        {"t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}};
+    mn.downloads = {{"train-images-idx3-ubyte.gz",
+                     "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"},
+                    {"train-labels-idx1-ubyte.gz",
+                     "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"},
+                    {"t10k-images-idx3-ubyte.gz",
+                     "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
+                    {"t10k-labels-idx1-ubyte.gz",
+                     "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}};
     mn.classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
     mn.debian_package = "";
     mn.debian_dir = "";
@@ -62,13 +68,14 @@ const std::vector<DatasetInfo>& all() {
     cf.name = "cifar10";
     cf.format = "cifar10";
     cf.mirrors = {"https://www.cs.toronto.edu/~kriz/"};
-    cf.downloads = {
-        {"cifar-10-binary.tar.gz", "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"}};
-    cf.train_files = {"cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin",
-                      "cifar-10-batches-bin/data_batch_3.bin", "cifar-10-batches-bin/data_batch_4.bin",
-                      "cifar-10-batches-bin/data_batch_5.bin"};
+    cf.downloads = {{"cifar-10-binary.tar.gz",
+                     "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"}};
+    cf.train_files = {
+        "cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin",
+        "cifar-10-batches-bin/data_batch_3.bin", "cifar-10-batches-bin/data_batch_4.bin",
+        "cifar-10-batches-bin/data_batch_5.bin"};
     cf.test_files = {"cifar-10-batches-bin/test_batch.bin"};
-    cf.classes = {"airplane", "automobile", "bird", "cat", "deer",
+    cf.classes = {"airplane", "automobile", "bird",  "cat",  "deer",
                   "dog",      "frog",       "horse", "ship", "truck"};
     cf.channels = 3;
     cf.height = 32;
@@ -303,8 +310,8 @@ ImageSet read_split(const DatasetInfo& info, const std::string& dir, bool train)
           paths[i] = decoded;
   }
   if (info.format == "idx") {
-    ImageSet set = read_idx_images(paths.at(0), paths.at(1), info.name,
-                                   static_cast<int>(info.classes.size()));
+    ImageSet set =
+        read_idx_images(paths.at(0), paths.at(1), info.name, static_cast<int>(info.classes.size()));
     return set;
   }
   return read_cifar10(paths, info.name);

@@ -1,6 +1,6 @@
-#include <torch/torch.h>
-
 #include "d2l/models/layers.h"
+
+#include <torch/torch.h>
 
 namespace d2l {
 namespace {
@@ -25,7 +25,8 @@ void pool_forward(const float* x, float* y, std::int64_t planes, std::int64_t H,
 }
 
 // grad_x[2i+a][2j+b] = grad_y[i][j] / 4; a dropped odd row or column gets 0.
-void pool_backward(const float* gy, float* gx, std::int64_t planes, std::int64_t H, std::int64_t W) {
+void pool_backward(const float* gy, float* gx, std::int64_t planes, std::int64_t H,
+                   std::int64_t W) {
   const std::int64_t OH = H / 2, OW = W / 2;
   for (std::int64_t p = 0; p < planes; ++p) {
     const float* gp = gy + p * OH * OW;
@@ -84,7 +85,8 @@ at::Tensor AvgPool2dImpl::forward(const at::Tensor& input) {
       input.is_contiguous() && input.size(-1) >= 2 && input.size(-2) >= 2)
     return avg_pool_2x2(input);
   return torch::avg_pool2d(input, options.kernel_size(), options.stride(), options.padding(),
-                           options.ceil_mode(), options.count_include_pad(), options.divisor_override());
+                           options.ceil_mode(), options.count_include_pad(),
+                           options.divisor_override());
 }
 
 }  // namespace d2l

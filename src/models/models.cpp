@@ -41,24 +41,27 @@ torch::nn::Sequential softmax_regression(std::int64_t num_inputs, std::int64_t n
   return net;
 }
 
-torch::nn::Sequential mlp(std::int64_t num_inputs, std::int64_t num_hiddens, std::int64_t num_outputs) {
+torch::nn::Sequential mlp(std::int64_t num_inputs, std::int64_t num_hiddens,
+                          std::int64_t num_outputs) {
   torch::nn::Sequential net(torch::nn::Flatten(), torch::nn::Linear(num_inputs, num_hiddens),
                             torch::nn::ReLU(), torch::nn::Linear(num_hiddens, num_outputs));
   normal_init(net, 0.01);
   return net;
 }
 
-torch::nn::Sequential lenet(std::int64_t in_channels, std::int64_t num_classes, std::int64_t image_size) {
+torch::nn::Sequential lenet(std::int64_t in_channels, std::int64_t num_classes,
+                            std::int64_t image_size) {
   namespace nn = torch::nn;
   // 28 -> conv(pad 2) 28 -> pool 14 -> conv 10 -> pool 5
   const std::int64_t s = ((image_size + 4 - 4) / 2 - 4) / 2;
-  if (s < 1) throw bad_input("lenet: images of " + std::to_string(image_size) + " pixels are too small");
-  nn::Sequential net(
-      nn::Conv2d(nn::Conv2dOptions(in_channels, 6, 5).padding(2)), nn::Sigmoid(),
-      d2l::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Conv2d(nn::Conv2dOptions(6, 16, 5)),
-      nn::Sigmoid(), d2l::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Flatten(),
-      nn::Linear(16 * s * s, 120), nn::Sigmoid(), nn::Linear(120, 84), nn::Sigmoid(),
-      nn::Linear(84, num_classes));
+  if (s < 1)
+    throw bad_input("lenet: images of " + std::to_string(image_size) + " pixels are too small");
+  nn::Sequential net(nn::Conv2d(nn::Conv2dOptions(in_channels, 6, 5).padding(2)), nn::Sigmoid(),
+                     d2l::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)),
+                     nn::Conv2d(nn::Conv2dOptions(6, 16, 5)), nn::Sigmoid(),
+                     d2l::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)), nn::Flatten(),
+                     nn::Linear(16 * s * s, 120), nn::Sigmoid(), nn::Linear(120, 84), nn::Sigmoid(),
+                     nn::Linear(84, num_classes));
   xavier_init(*net);
   return net;
 }
@@ -75,7 +78,8 @@ const std::vector<ModelSpec>& model_specs() {
   static const std::vector<ModelSpec> specs = {
       {"linreg", "linear regression from scratch on synthetic_data (w=[2,-3.4], b=4.2)",
        "synthetic", 3, 0.03, 10, "3.4"},
-      {"softmax", "softmax regression (Flatten, Linear 784-10)", "fashion-mnist", 10, 0.1, 256, "4.5"},
+      {"softmax", "softmax regression (Flatten, Linear 784-10)", "fashion-mnist", 10, 0.1, 256,
+       "4.5"},
       {"mlp", "multilayer perceptron (784-256-10, ReLU)", "fashion-mnist", 10, 0.1, 256, "5.2"},
       {"lenet", "LeNet-5 (sigmoid, average pooling)", "fashion-mnist", 10, 0.9, 256, "7.6"},
   };

@@ -1,3 +1,5 @@
+#include "d2l/train/checkpoint.h"
+
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -5,7 +7,6 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/train/checkpoint.h"
 
 namespace d2l {
 namespace {
@@ -60,8 +61,8 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, torch::nn::Sequential& net, torch::optim::Optimizer& opt,
-                     const TrainState& state) {
+void save_checkpoint(const std::string& path, torch::nn::Sequential& net,
+                     torch::optim::Optimizer& opt, const TrainState& state) {
   std::ostringstream out;
   try {
     torch::serialize::OutputArchive ar, model_ar, opt_ar;
@@ -91,7 +92,8 @@ static torch::serialize::InputArchive open_archive(const std::string& path, c10:
     std::istringstream in(bytes);
     ar.load_from(in, device);
   } catch (const c10::Error& e) {
-    throw bad_input(path + ": not a d2l checkpoint (corrupt or truncated): " + first_line(e.what()));
+    throw bad_input(path +
+                    ": not a d2l checkpoint (corrupt or truncated): " + first_line(e.what()));
   }
   return ar;
 }

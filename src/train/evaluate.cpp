@@ -1,6 +1,6 @@
-#include <torch/torch.h>
-
 #include "d2l/train/evaluate.h"
+
+#include <torch/torch.h>
 
 namespace d2l {
 
@@ -10,7 +10,8 @@ double accuracy(const at::Tensor& y_hat, const at::Tensor& y) {
   return pred.to(y.scalar_type()).eq(y).sum().item<double>();
 }
 
-double evaluate_accuracy(torch::nn::Sequential& net, const data::DataLoader& data, c10::Device device) {
+double evaluate_accuracy(torch::nn::Sequential& net, const data::DataLoader& data,
+                         c10::Device device) {
   const bool was_training = net->is_training();
   net->eval();
   torch::NoGradGuard guard;

@@ -1,8 +1,9 @@
+#include "d2l/train/history.h"
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "d2l/core/error.h"
-#include "d2l/train/history.h"
 
 namespace d2l {
 
@@ -66,7 +67,8 @@ History History::from_json(const std::string& text, const std::string& name) {
     for (const auto& e : j.at("history"))
       h.per_epoch.push_back({e.at("epoch").get<std::int64_t>(), e.at("loss").get<double>(),
                              e.at("train_acc").get<double>(), e.at("test_acc").get<double>(),
-                             e.at("seconds").get<double>(), e.at("examples_per_sec").get<double>()});
+                             e.at("seconds").get<double>(),
+                             e.at("examples_per_sec").get<double>()});
     for (const auto& p : j.value("points", nlohmann::json::array())) {
       ChartPoint c{p.at("x").get<double>(), p.at("loss").get<double>(),
                    p.at("train_acc").get<double>(), std::nullopt};

@@ -1,8 +1,9 @@
+#include "d2l/train/train.h"
+
 #include <torch/torch.h>
 
 #include "d2l/models/lenet.h"
 #include "d2l/train/evaluate.h"
-#include "d2l/train/train.h"
 #include "d2l/train/trainer.h"
 
 namespace d2l {
@@ -32,7 +33,8 @@ std::pair<double, double> train_epoch_ch3(torch::nn::Sequential& net, const data
 }
 
 History train_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
-                  const data::DataLoader& test, std::int64_t num_epochs, torch::optim::Optimizer& updater) {
+                  const data::DataLoader& test, std::int64_t num_epochs,
+                  torch::optim::Optimizer& updater) {
   TrainerOptions o;
   o.max_epochs = num_epochs;
   o.device = torch::kCPU;
@@ -41,7 +43,8 @@ History train_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
 }
 
 History train_ch6(torch::nn::Sequential& net, const data::DataLoader& train,
-                  const data::DataLoader& test, std::int64_t num_epochs, double lr, c10::Device device) {
+                  const data::DataLoader& test, std::int64_t num_epochs, double lr,
+                  c10::Device device) {
   xavier_init(*net);
   net->to(device);
   auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(lr));

@@ -1,13 +1,14 @@
+#include "d2l/train/trainer.h"
+
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
-#include <unistd.h>
 
 #include "d2l/core/progress.h"
 #include "d2l/core/timer.h"
 #include "d2l/train/evaluate.h"
-#include "d2l/train/trainer.h"
 
 namespace d2l {
 namespace {
@@ -72,7 +73,8 @@ void Trainer::resume(const std::string& checkpoint_path) {
   state_ = load_checkpoint(checkpoint_path, net_, *opt_);
 }
 
-History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test, const History& meta) {
+History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test,
+                     const History& meta) {
   stopped_ = false;
   History& h = state_.history;
   if (h.per_epoch.empty() && state_.epoch == 0 && state_.batch == 0) {
@@ -85,7 +87,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
   h.device = device_name(opts_.device);
   const c10::Device dev = opts_.device;
   const std::int64_t num_batches = train.size();
-  const std::int64_t every = std::max<std::int64_t>(1, num_batches / std::max<std::int64_t>(1, opts_.points_per_epoch));
+  const std::int64_t every =
+      std::max<std::int64_t>(1, num_batches / std::max<std::int64_t>(1, opts_.points_per_epoch));
   torch::nn::CrossEntropyLoss loss_fn;
   if (opts_.verbose) std::printf("training on %s\n", h.device.c_str());
   bool first_batch_seen = false;
@@ -120,7 +123,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       auto y_hat = net_->forward(X);
       auto l = loss_fn(y_hat, y);
       l.backward();
-      if (opts_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
+      if (opts_.grad_clip > 0)
+        torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
       opt_->step();
       {
         torch::NoGradGuard ng;
@@ -137,10 +141,11 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         cur_acc = (base_correct + static_cast<double>(correct_sum.item<std::int64_t>())) / examples;
       }
       if (point) {
-        ChartPoint p{static_cast<double>(epoch) + static_cast<double>(i + 1) / num_batches, cur_loss,
-                     cur_acc, std::nullopt};
+        ChartPoint p{static_cast<double>(epoch) + static_cast<double>(i + 1) / num_batches,
+                     cur_loss, cur_acc, std::nullopt};
         h.points.push_back(p);
-        if (on_point_ && i != num_batches - 1) on_point_(p);  // the epoch's last point waits for test acc
+        if (on_point_ && i != num_batches - 1)
+          on_point_(p);  // the epoch's last point waits for test acc
       }
       if (draw) {
         last_bar = now;
@@ -169,8 +174,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     bar.finish();
     const double test_acc = evaluate_accuracy(net_, test, dev);
     const double epoch_examples = examples;
-    EpochStats es{epoch + 1, cur_loss, cur_acc, test_acc, seconds,
-                  seconds > 0 ? epoch_examples / seconds : 0};
+    EpochStats es{epoch + 1, cur_loss, cur_acc,
+                  test_acc,  seconds,  seconds > 0 ? epoch_examples / seconds : 0};
     h.per_epoch.push_back(es);
     h.examples_seen += static_cast<std::int64_t>(epoch_examples);
     if (!h.points.empty()) {
@@ -180,16 +185,17 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     state_ = TrainState{epoch + 1, 0, 0, 0, 0, 0, h};
     if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
     if (opts_.epoch_lines) {
-      std::printf("epoch %lld/%lld: loss %.3f, train acc %.3f, test acc %.3f, %.1f examples/sec, %s\n",
-                  static_cast<long long>(epoch + 1), static_cast<long long>(opts_.max_epochs),
-                  es.loss, es.train_acc, es.test_acc, es.examples_per_sec,
-                  format_duration(es.seconds).c_str());
+      std::printf(
+          "epoch %lld/%lld: loss %.3f, train acc %.3f, test acc %.3f, %.1f examples/sec, %s\n",
+          static_cast<long long>(epoch + 1), static_cast<long long>(opts_.max_epochs), es.loss,
+          es.train_acc, es.test_acc, es.examples_per_sec, format_duration(es.seconds).c_str());
       std::fflush(stdout);
     }
     if (on_epoch_) on_epoch_(es, h);
   }
   if (opts_.verbose && !h.per_epoch.empty()) {
-    std::printf("loss %.3f, train acc %.3f, test acc %.3f\n", h.loss(), h.train_acc(), h.test_acc());
+    std::printf("loss %.3f, train acc %.3f, test acc %.3f\n", h.loss(), h.train_acc(),
+                h.test_acc());
     std::printf("%.1f examples/sec on %s\n", h.examples_per_sec(), h.device.c_str());
     std::fflush(stdout);
   }

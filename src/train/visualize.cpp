@@ -1,8 +1,8 @@
+#include "d2l/train/visualize.h"
+
 #include <torch/torch.h>
 
 #include <cstdio>
-
-#include "d2l/train/visualize.h"
 
 namespace d2l {
 
@@ -16,8 +16,8 @@ Image to_image(const at::Tensor& t0) {
   return Image(std::move(bytes), h, w, c);
 }
 
-bool predict_ch3(torch::nn::Sequential& net, const data::DataLoader& test, c10::Device device, int n,
-                 const std::vector<std::string>& class_names, const std::string& path) {
+bool predict_ch3(torch::nn::Sequential& net, const data::DataLoader& test, c10::Device device,
+                 int n, const std::vector<std::string>& class_names, const std::string& path) {
   try {
     const bool was_training = net->is_training();
     net->eval();
@@ -47,14 +47,17 @@ bool predict_ch3(torch::nn::Sequential& net, const data::DataLoader& test, c10::
   }
 }
 
-std::vector<std::vector<long>> confusion_counts(torch::nn::Sequential& net, const data::DataLoader& test,
-                                                c10::Device device, int num_classes) {
-  std::vector<std::vector<long>> counts(static_cast<std::size_t>(num_classes),
-                                        std::vector<long>(static_cast<std::size_t>(num_classes), 0));
+std::vector<std::vector<long>> confusion_counts(torch::nn::Sequential& net,
+                                                const data::DataLoader& test, c10::Device device,
+                                                int num_classes) {
+  std::vector<std::vector<long>> counts(
+      static_cast<std::size_t>(num_classes),
+      std::vector<long>(static_cast<std::size_t>(num_classes), 0));
   const bool was_training = net->is_training();
   net->eval();
   torch::NoGradGuard guard;
-  auto flat = torch::zeros({num_classes * num_classes}, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto flat = torch::zeros({num_classes * num_classes},
+                           torch::TensorOptions().dtype(torch::kLong).device(device));
   for (const auto& b : test) {
     auto y = b.y.to(device);
     auto p = net->forward(b.X.to(device)).argmax(1);

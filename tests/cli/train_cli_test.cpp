@@ -105,21 +105,23 @@ TEST(Cli, CorruptDataFileGetsOneLineNamingIt) {
   // Labels file with the images' magic number.
   d2l::test::write_bytes(home / "t10k-labels-idx1-ubyte",
                          d2l::test::idx_bytes(2051, {20}, std::vector<std::uint8_t>(20, 1)));
-  auto r = run(env(home) + bin("d2l") + " train mlp --data-dir " + home.str() + " --out " + home / "out");
+  auto r = run(env(home) + bin("d2l") + " train mlp --data-dir " + home.str() + " --out " +
+               home / "out");
   expect_one_line_error(r, 2, "t10k-labels-idx1-ubyte: expected magic 2049, found 2051");
   // Truncated images.
   d2l::test::write_fake_mnist(home.str(), 50, 20);
   const std::string img = d2l::read_file(home / "train-images-idx3-ubyte");
   d2l::test::write_bytes(home / "train-images-idx3-ubyte", img.substr(0, img.size() - 100));
-  r = run(env(home) + bin("d2l") + " train mlp --data-dir " + home.str() + " --out " + home / "out");
+  r = run(env(home) + bin("d2l") + " train mlp --data-dir " + home.str() + " --out " +
+          home / "out");
   expect_one_line_error(r, 2, "train-images-idx3-ubyte: truncated");
 }
 
 TEST(Cli, TrainWritesMetricsAndResumeContinuesExactly) {
   TempDir home;
   d2l::test::write_fake_mnist(home.str(), 300, 100, true);
-  const std::string base = env(home) + bin("d2l") + " train mlp --threads 1 --data-dir " + home.str() +
-                           " --seed 3 --batch-size 50 ";
+  const std::string base = env(home) + bin("d2l") + " train mlp --threads 1 --data-dir " +
+                           home.str() + " --seed 3 --batch-size 50 ";
   auto full = run(base + "--epochs 3 --out " + home / "full");
   ASSERT_EQ(full.code, 0) << full.output;
   EXPECT_NE(full.output.find("training on cpu"), std::string::npos);
@@ -135,7 +137,8 @@ TEST(Cli, TrainWritesMetricsAndResumeContinuesExactly) {
   EXPECT_NEAR(a["loss"].get<double>(), b["loss"].get<double>(), 1e-6);
   EXPECT_EQ(a["test_acc"], b["test_acc"]);
   EXPECT_EQ(a["train_acc"], b["train_acc"]);
-  for (const char* k : {"loss", "train_acc", "test_acc", "examples_per_sec", "device", "seconds", "history"})
+  for (const char* k :
+       {"loss", "train_acc", "test_acc", "examples_per_sec", "device", "seconds", "history"})
     EXPECT_TRUE(a.contains(k)) << k;
   std::ifstream csv(home / "full/metrics.csv");
   std::string header;
@@ -147,19 +150,22 @@ TEST(Cli, SigtermSavesACheckpointThatResumes) {
   TempDir home;
   d2l::test::write_fake_mnist(home.str(), 2000, 100);
   const std::string out = home / "run";
-  const std::string cmd = env(home) + bin("d2l") + " train lenet --threads 1 --data-dir " + home.str() +
-                          " --epochs 1000 --out " + out;
+  const std::string cmd = env(home) + bin("d2l") + " train lenet --threads 1 --data-dir " +
+                          home.str() + " --epochs 1000 --out " + out;
   // Start it in the background, wait for its first epoch, then send SIGTERM.
   const std::string pidfile = home / "pid";
   ASSERT_EQ(std::system((cmd + " > " + home / "log" + " 2>&1 & echo $! > " + pidfile).c_str()), 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!std::filesystem::exists(out + "/metrics.json") && std::chrono::steady_clock::now() < deadline)
+  while (!std::filesystem::exists(out + "/metrics.json") &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(std::filesystem::exists(out + "/metrics.json"));
   std::string pid = d2l::read_file(pidfile);
   pid.erase(pid.find_last_not_of("\n") + 1);
   // The background shell may be `sh -c` wrapping env: signal the whole job by its children too.
-  ASSERT_EQ(std::system(("pkill -TERM -P " + pid + " ; kill -TERM " + pid + " 2>/dev/null; true").c_str()), 0);
+  ASSERT_EQ(std::system(
+                ("pkill -TERM -P " + pid + " ; kill -TERM " + pid + " 2>/dev/null; true").c_str()),
+            0);
   // Wait for it to exit.
   const auto dl2 = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (::kill(std::stoi(pid), 0) == 0 && std::chrono::steady_clock::now() < dl2)
@@ -171,8 +177,8 @@ TEST(Cli, SigtermSavesACheckpointThatResumes) {
   const auto done = state["history"].size();
   ASSERT_GE(done, 1u);
   // Resume for one more epoch than was finished.
-  auto r = run(env(home) + bin("d2l") + " train --threads 1 --data-dir " + home.str() + " --epochs " +
-               std::to_string(done + 1) + " --resume " + out);
+  auto r = run(env(home) + bin("d2l") + " train --threads 1 --data-dir " + home.str() +
+               " --epochs " + std::to_string(done + 1) + " --resume " + out);
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(read_json(out + "/metrics.json")["history"].size(), done + 1);
 }
@@ -200,8 +206,8 @@ TEST(Cli, UnwritableChartWarnsAndTrainingGoesOn) {
   EXPECT_NE(r.output.find("/nonexistent-dir/chart.png"), std::string::npos) << r.output;
   EXPECT_EQ(read_json(home / "out/metrics.json")["history"].size(), 2u);
   // A bad extension is bad input, caught before training.
-  r = run(env(home) + bin("d2l") + " train softmax --data-dir " + home.str() + " --out " + home / "o2" +
-          " --plot " + home / "chart.gif");
+  r = run(env(home) + bin("d2l") + " train softmax --data-dir " + home.str() + " --out " +
+          home / "o2" + " --plot " + home / "chart.gif");
   EXPECT_EQ(r.code, 2) << r.output;
 }
 
@@ -215,12 +221,13 @@ TEST(Cli, ShowDrawsAGridOfLabelledImages) {
   const std::string svg = d2l::read_file(home / "grid.svg");
   // Every title is one of the data set's class names.
   int titled = 0;
-  for (const char* c : {"t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-                        "bag", "ankle boot"})
+  for (const char* c : {"t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                        "sneaker", "bag", "ankle boot"})
     titled += svg.find(c) != std::string::npos;
   EXPECT_GE(titled, 1);
-  expect_one_line_error(run(env(home) + bin("d2l") + " show fashion-mnist --data-dir " + home.str() +
-                            " --split valid"), 2, "--split");
-  expect_one_line_error(run(env(home) + bin("d2l") + " show cifar10 --data-dir " + home / "none"), 2,
-                        "cifar10: data set not found");
+  expect_one_line_error(run(env(home) + bin("d2l") + " show fashion-mnist --data-dir " +
+                            home.str() + " --split valid"),
+                        2, "--split");
+  expect_one_line_error(run(env(home) + bin("d2l") + " show cifar10 --data-dir " + home / "none"),
+                        2, "cifar10: data set not found");
 }

@@ -1,8 +1,9 @@
+#include "d2l/data/idx.h"
+
 #include <gtest/gtest.h>
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/data/idx.h"
 #include "d2l/data/registry.h"
 #include "support/fixtures.h"
 
@@ -42,23 +43,33 @@ TEST(Idx, ParsesDimsAndValues) {
 }
 
 TEST(Idx, WrongMagicNamesFileAndBothNumbers) {
-  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(2049, {3}, ramp(3)), "fashion-mnist: a.gz", 2051); },
-                   "fashion-mnist: a.gz: expected magic 2051, found 2049");
+  expect_bad_input(
+      [] { d2l::data::parse_idx(idx_bytes(2049, {3}, ramp(3)), "fashion-mnist: a.gz", 2051); },
+      "fashion-mnist: a.gz: expected magic 2051, found 2049");
 }
 
 TEST(Idx, TruncatedDataAndHeader) {
   auto bytes = idx_bytes(2051, {2, 28, 28}, ramp(2 * 28 * 28));
-  expect_bad_input([&] { d2l::data::parse_idx(bytes.substr(0, bytes.size() - 5), "f", 2051); }, "truncated");
+  expect_bad_input([&] { d2l::data::parse_idx(bytes.substr(0, bytes.size() - 5), "f", 2051); },
+                   "truncated");
   expect_bad_input([&] { d2l::data::parse_idx(bytes.substr(0, 9), "f", 2051); }, "truncated");
   expect_bad_input([&] { d2l::data::parse_idx(bytes.substr(0, 2), "f", 2051); }, "truncated");
   expect_bad_input([&] { d2l::data::parse_idx(bytes + "xx", "f", 2051); }, "bytes after the data");
 }
 
 TEST(Idx, WrongDimensions) {
-  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(2051, {2, 0, 28}, {}), "f", 2051); }, "wrong dimensions");
-  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(0x0800, {}, {}), "f"); }, "wrong dimensions");
-  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(0x0d03, {1, 1, 1}, {0, 0, 0, 0}), "f"); },
-                   "not an unsigned-byte IDX");
+  expect_bad_input(
+      [] {
+        d2l::data::parse_idx(idx_bytes(2051, {2, 0, 28}, {}), "f", 2051);
+      },
+      "wrong dimensions");
+  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(0x0800, {}, {}), "f"); },
+                   "wrong dimensions");
+  expect_bad_input(
+      [] {
+        d2l::data::parse_idx(idx_bytes(0x0d03, {1, 1, 1}, {0, 0, 0, 0}), "f");
+      },
+      "not an unsigned-byte IDX");
 }
 
 TEST(Idx, ReadsImagesAndLabelsGzippedOrNot) {
@@ -114,7 +125,8 @@ TEST(Cifar10, ParsesRecordsAndRejectsBadOnes) {
   EXPECT_EQ(set.labels[1], 7);
   EXPECT_EQ(set.pixels[3072], 42);
   d2l::data::ImageSet s2;
-  expect_bad_input([&] { d2l::data::parse_cifar10(rec.substr(0, 3000), "cifar10: b.bin", s2); }, "truncated");
+  expect_bad_input([&] { d2l::data::parse_cifar10(rec.substr(0, 3000), "cifar10: b.bin", s2); },
+                   "truncated");
   rec[0] = 10;
   expect_bad_input([&] { d2l::data::parse_cifar10(rec, "cifar10: b.bin", s2); }, "label 10");
   expect_bad_input([&] { d2l::data::parse_cifar10("", "cifar10: b.bin", s2); }, "empty");
@@ -138,7 +150,8 @@ TEST(Registry, DataDirIsSearchedFirstAndNamedSubfolderToo) {
   d2l::data::LocateOptions o;
   o.data_dir = dir.str();
   o.download = false;
-  EXPECT_EQ(d2l::data::locate_dataset(d2l::data::dataset_info("fashion-mnist"), o), dir / "fashion-mnist");
+  EXPECT_EQ(d2l::data::locate_dataset(d2l::data::dataset_info("fashion-mnist"), o),
+            dir / "fashion-mnist");
 }
 
 TEST(Registry, MissingDataSetNamesPlacesAndWays) {
@@ -197,8 +210,11 @@ TEST(IdxRegression, ConcatenatedGzipMembersAreAllKept) {
 #endif
 
 TEST(IdxRegression, HugeDimensionsDoNotWrapAround) {
-  expect_bad_input([] { d2l::data::parse_idx(idx_bytes(2051, {1u << 20, 1u << 20, 1u << 24}, {}), "f", 2051); },
-                   "too large");
+  expect_bad_input(
+      [] {
+        d2l::data::parse_idx(idx_bytes(2051, {1u << 20, 1u << 20, 1u << 24}, {}), "f", 2051);
+      },
+      "too large");
 }
 
 TEST(IdxRegression, RejectedCifarBatchLeavesTheSetAsItWas) {

@@ -1,10 +1,11 @@
+#include "d2l/data/loader.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <set>
 
 #include "d2l/core/error.h"
-#include "d2l/data/loader.h"
 #include "d2l/data/synthetic.h"
 #include "support/fixtures.h"
 
@@ -13,7 +14,8 @@ using d2l::data::LoaderOptions;
 
 namespace {
 std::pair<at::Tensor, at::Tensor> toy(std::int64_t n) {
-  auto x = torch::arange(n * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({n, 1, 2, 2});
+  auto x =
+      torch::arange(n * 4, torch::kLong).remainder(256).to(torch::kUInt8).reshape({n, 1, 2, 2});
   auto y = torch::arange(n, torch::kLong);
   return {x, y};
 }
@@ -117,11 +119,11 @@ TEST(DataLoader, ResizeMatchesLibTorchsBilinearInterpolation) {
     o.resize = size;
     DataLoader l(x, y, o);
     namespace F = torch::nn::functional;
-    auto expect = F::interpolate(x.to(torch::kFloat) / 255,
-                                 F::InterpolateFuncOptions()
-                                     .size(std::vector<std::int64_t>{size, size})
-                                     .mode(torch::kBilinear)
-                                     .align_corners(false));
+    auto expect =
+        F::interpolate(x.to(torch::kFloat) / 255, F::InterpolateFuncOptions()
+                                                      .size(std::vector<std::int64_t>{size, size})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(false));
     auto got = (*l.begin()).X;
     ASSERT_EQ(got.sizes(), expect.sizes());
     EXPECT_LT((got - expect).abs().max().item<float>(), 1e-5) << size;

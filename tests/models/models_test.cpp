@@ -93,7 +93,8 @@ TEST(Linreg, SgdFitsSyntheticData) {
 
 TEST(AvgPool2d, MatchesLibTorchForwardAndBackward) {
   torch::manual_seed(0);
-  for (auto sizes : std::vector<std::vector<std::int64_t>>{{4, 6, 28, 28}, {2, 3, 7, 9}, {5, 10, 10}}) {
+  for (auto sizes :
+       std::vector<std::vector<std::int64_t>>{{4, 6, 28, 28}, {2, 3, 7, 9}, {5, 10, 10}}) {
     auto x = torch::randn(sizes, torch::requires_grad());
     auto x2 = x.detach().clone().requires_grad_(true);
     d2l::AvgPool2d pool(torch::nn::AvgPool2dOptions(2).stride(2));

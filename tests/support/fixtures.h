@@ -57,7 +57,8 @@ inline std::string idx_bytes(std::uint32_t magic, const std::vector<std::uint32_
 }
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 #ifdef D2L_TEST_HAVE_ZLIB
@@ -91,7 +92,8 @@ inline void write_fake_mnist(const std::string& dir, std::uint32_t n_train, std:
         for (int c = 0; c < 28; ++c) {
           const bool band = (r / 3) == k % 9 && (k < 9 || c < 14);
           const int noise = static_cast<int>(rng() % 60);
-          px[std::size_t{i} * 784 + r * 28 + c] = static_cast<std::uint8_t>(band ? 195 + noise : noise);
+          px[std::size_t{i} * 784 + r * 28 + c] =
+              static_cast<std::uint8_t>(band ? 195 + noise : noise);
         }
     }
   };
@@ -129,8 +131,10 @@ inline RunResult run(const std::string& cmd) {
   std::size_t n;
   while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
   const int status = ::pclose(p);
-  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.code = 128 + WTERMSIG(status);
+  if (WIFEXITED(status))
+    r.code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.code = 128 + WTERMSIG(status);
   return r;
 }
 

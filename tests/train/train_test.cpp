@@ -1,3 +1,5 @@
+#include "d2l/train/train.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -6,7 +8,6 @@
 #include "d2l/models/registry.h"
 #include "d2l/train/checkpoint.h"
 #include "d2l/train/evaluate.h"
-#include "d2l/train/train.h"
 #include "d2l/train/trainer.h"
 #include "support/fixtures.h"
 

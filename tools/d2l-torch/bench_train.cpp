@@ -50,7 +50,8 @@ void report(const Opts& o, const std::string& what, const d2l::sys::BenchStats& 
 
 int run_train_bench(Opts o) {
   const auto& spec = d2l::model_spec(o.model);
-  if (spec.name == "linreg") throw d2l::bad_input("bench train: linreg has no image data; use softmax, mlp or lenet");
+  if (spec.name == "linreg")
+    throw d2l::bad_input("bench train: linreg has no image data; use softmax, mlp or lenet");
   if (o.batch_size < 1) throw d2l::bad_input("--batch-size must be at least 1");
   if (o.data.empty()) o.data = spec.dataset;
   const c10::Device device = d2l::parse_device(o.device);
@@ -74,8 +75,11 @@ int run_train_bench(Opts o) {
         sync(device);
       },
       o.common.timing);
-  report(o, "train " + o.model + " on " + device.str(), stats, static_cast<double>(X.size(0)), "examples",
-         {{"model", o.model}, {"device", device.str()}, {"batch_size", X.size(0)},
+  report(o, "train " + o.model + " on " + device.str(), stats, static_cast<double>(X.size(0)),
+         "examples",
+         {{"model", o.model},
+          {"device", device.str()},
+          {"batch_size", X.size(0)},
           {"threads", torch::get_num_threads()}});
   return 0;
 }
@@ -94,32 +98,39 @@ int run_loader_bench(Opts o) {
         for (const auto& b : train) n += b.X.size(0);
       },
       o.common.timing);
-  report(o, "loader " + o.data + (o.resize ? " resized to " + std::to_string(o.resize) : std::string()),
-         stats, static_cast<double>(n), "images",
-         {{"data", o.data}, {"resize", o.resize}, {"batch_size", o.batch_size}, {"images", n},
-          {"prefetch", o.prefetch}});
+  report(
+      o,
+      "loader " + o.data + (o.resize ? " resized to " + std::to_string(o.resize) : std::string()),
+      stats, static_cast<double>(n), "images",
+      {{"data", o.data},
+       {"resize", o.resize},
+       {"batch_size", o.batch_size},
+       {"images", n},
+       {"prefetch", o.prefetch}});
   return 0;
 }
 
-d2l::cli::BenchRegistrar train_reg{"train", "Training steps of a book model: steps/s and examples/s", [](CLI::App& cmd) {
-  auto o = std::make_shared<Opts>();
-  o->common.timing.warmup = 3;
-  o->common.timing.repeats = 30;
-  cmd.add_option("model", o->model, "softmax, mlp or lenet")->required();
-  add_data_options(cmd, *o);
-  cmd.add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  d2l::cli::add_bench_options(cmd, o->common);
-  return [o]() { return run_train_bench(*o); };
-}};
+d2l::cli::BenchRegistrar train_reg{
+    "train", "Training steps of a book model: steps/s and examples/s", [](CLI::App& cmd) {
+      auto o = std::make_shared<Opts>();
+      o->common.timing.warmup = 3;
+      o->common.timing.repeats = 30;
+      cmd.add_option("model", o->model, "softmax, mlp or lenet")->required();
+      add_data_options(cmd, *o);
+      cmd.add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+      d2l::cli::add_bench_options(cmd, o->common);
+      return [o]() { return run_train_bench(*o); };
+    }};
 
-d2l::cli::BenchRegistrar loader_reg{"loader", "One epoch of a data set's training batches: images/s", [](CLI::App& cmd) {
-  auto o = std::make_shared<Opts>();
-  o->common.timing.warmup = 1;
-  o->common.timing.repeats = 3;
-  add_data_options(cmd, *o);
-  cmd.add_flag("--prefetch", o->prefetch, "Build the next batch on a background thread");
-  d2l::cli::add_bench_options(cmd, o->common);
-  return [o]() { return run_loader_bench(*o); };
-}};
+d2l::cli::BenchRegistrar loader_reg{
+    "loader", "One epoch of a data set's training batches: images/s", [](CLI::App& cmd) {
+      auto o = std::make_shared<Opts>();
+      o->common.timing.warmup = 1;
+      o->common.timing.repeats = 3;
+      add_data_options(cmd, *o);
+      cmd.add_flag("--prefetch", o->prefetch, "Build the next batch on a background thread");
+      d2l::cli::add_bench_options(cmd, o->common);
+      return [o]() { return run_loader_bench(*o); };
+    }};
 
 }  // namespace

@@ -3,8 +3,7 @@
 #include "../common/command.h"
 
 int main(int argc, char** argv) {
-  return d2l::cli::run_main("d2l", "d2l: tools for deep learning (LibTorch commands)", argc, argv,
-                            [](CLI::App& app) {
-                              app.set_version_flag("--version", std::string("d2l ") + D2L_VERSION);
-                            });
+  return d2l::cli::run_main(
+      "d2l", "d2l: tools for deep learning (LibTorch commands)", argc, argv,
+      [](CLI::App& app) { app.set_version_flag("--version", std::string("d2l ") + D2L_VERSION); });
 }

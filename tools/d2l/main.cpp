@@ -45,10 +45,11 @@ constexpr TorchCommand kTorchCommands[] = {
     std::fprintf(stderr, "d2l: %s: cannot run: %s\n", path.c_str(), std::strerror(errno));
     std::exit(1);
   }
-  std::fprintf(stderr,
-               "d2l: '%s' needs the LibTorch helper d2l-torch, not found (looked in %s); build with "
-               "-DD2L_WITH_TORCH=ON or set D2L_TORCH_EXE\n",
-               argv[1], looked.c_str());
+  std::fprintf(
+      stderr,
+      "d2l: '%s' needs the LibTorch helper d2l-torch, not found (looked in %s); build with "
+      "-DD2L_WITH_TORCH=ON or set D2L_TORCH_EXE\n",
+      argv[1], looked.c_str());
   std::exit(1);
 }
 

@@ -31,9 +31,11 @@ int run_show(const ShowOpts& o) {
   lo.download = !o.no_download;
   const std::string dir = d2l::data::locate_dataset(info, lo);
   const auto set = d2l::data::read_split(info, dir, o.split == "train");
-  const long n = std::min<long>(static_cast<long>(o.rows) * o.cols, static_cast<long>(set.n) - o.start);
-  if (n <= 0) throw d2l::bad_input("--start " + std::to_string(o.start) + " is past the " +
-                                   std::to_string(set.n) + " images of the " + o.split + " split");
+  const long n =
+      std::min<long>(static_cast<long>(o.rows) * o.cols, static_cast<long>(set.n) - o.start);
+  if (n <= 0)
+    throw d2l::bad_input("--start " + std::to_string(o.start) + " is past the " +
+                         std::to_string(set.n) + " images of the " + o.split + " split");
   const std::size_t per = static_cast<std::size_t>(set.channels * set.height * set.width);
   std::vector<d2l::Image> imgs;
   std::vector<std::string> titles;
@@ -56,19 +58,22 @@ int run_show(const ShowOpts& o) {
   return 0;
 }
 
-d2l::cli::Registrar reg{"show", "Draw a grid of a data set's images with their labels", [](CLI::App& cmd) {
-  auto o = std::make_shared<ShowOpts>();
-  cmd.add_option("data", o->data, "fashion-mnist, mnist or cifar10")->required();
-  cmd.add_option("--split", o->split, "train or test")->capture_default_str();
-  cmd.add_option("--rows", o->rows, "Rows of images")->capture_default_str();
-  cmd.add_option("--cols", o->cols, "Columns of images")->capture_default_str();
-  cmd.add_option("--start", o->start, "Index of the first image")->capture_default_str();
-  cmd.add_option("--scale", o->scale, "Inches per image")->capture_default_str();
-  cmd.add_option("-o,--output", o->out, "Picture file, .png .svg or .pdf (default DATA-SPLIT.png)");
-  cmd.add_option("--data-dir", o->data_dir, "Folder with the data set's files (searched first)");
-  cmd.add_flag("--no-download", o->no_download, "Never download a missing data set");
-  cmd.footer("Exit codes: 0 written, 1 cannot write, 2 bad input or missing data set.");
-  return [o]() { return run_show(*o); };
-}};
+d2l::cli::Registrar reg{
+    "show", "Draw a grid of a data set's images with their labels", [](CLI::App& cmd) {
+      auto o = std::make_shared<ShowOpts>();
+      cmd.add_option("data", o->data, "fashion-mnist, mnist or cifar10")->required();
+      cmd.add_option("--split", o->split, "train or test")->capture_default_str();
+      cmd.add_option("--rows", o->rows, "Rows of images")->capture_default_str();
+      cmd.add_option("--cols", o->cols, "Columns of images")->capture_default_str();
+      cmd.add_option("--start", o->start, "Index of the first image")->capture_default_str();
+      cmd.add_option("--scale", o->scale, "Inches per image")->capture_default_str();
+      cmd.add_option("-o,--output", o->out,
+                     "Picture file, .png .svg or .pdf (default DATA-SPLIT.png)");
+      cmd.add_option("--data-dir", o->data_dir,
+                     "Folder with the data set's files (searched first)");
+      cmd.add_flag("--no-download", o->no_download, "Never download a missing data set");
+      cmd.footer("Exit codes: 0 written, 1 cannot write, 2 bad input or missing data set.");
+      return [o]() { return run_show(*o); };
+    }};
 
 }  // namespace

@@ -2,6 +2,7 @@
 /// \file d2l/core/device.h
 /// The book's device helpers (LibTorch).
 #include <c10/core/Device.h>
+
 #include <string>
 #include <vector>
 

@@ -24,11 +24,12 @@ struct ImageSet {
 /// (BadInput) naming `path` when the file is missing or the gzip stream is broken or truncated.
 std::string read_maybe_gzip(const std::string& path);
 
-/// Parses IDX bytes. `name` prefixes every error (e.g. "fashion-mnist: train-images-idx3-ubyte.gz").
-/// `expected_magic` (2051 for images, 2049 for labels; 0 for any ubyte IDX) is checked.
-/// Throws d2l::Error (BadInput) on a wrong magic number, a dimension of zero or a size that
-/// disagrees with the dimensions (truncated or trailing bytes).
-IdxArray parse_idx(const std::string& bytes, const std::string& name, std::uint32_t expected_magic = 0);
+/// Parses IDX bytes. `name` prefixes every error (e.g. "fashion-mnist:
+/// train-images-idx3-ubyte.gz"). `expected_magic` (2051 for images, 2049 for labels; 0 for any
+/// ubyte IDX) is checked. Throws d2l::Error (BadInput) on a wrong magic number, a dimension of zero
+/// or a size that disagrees with the dimensions (truncated or trailing bytes).
+IdxArray parse_idx(const std::string& bytes, const std::string& name,
+                   std::uint32_t expected_magic = 0);
 
 /// Reads an image file (magic 2051, dims n x h x w) and a label file (2049, dims n) and checks
 /// that their counts agree and every label is below `num_classes`. `dataset` names the data set
@@ -42,6 +43,7 @@ ImageSet read_idx_images(const std::string& images_path, const std::string& labe
 void parse_cifar10(const std::string& bytes, const std::string& name, ImageSet& out);
 
 /// Reads CIFAR-10 batch files (each may be gzipped) into one set.
-ImageSet read_cifar10(const std::vector<std::string>& paths, const std::string& dataset = "cifar10");
+ImageSet read_cifar10(const std::vector<std::string>& paths,
+                      const std::string& dataset = "cifar10");
 
 }  // namespace d2l::data

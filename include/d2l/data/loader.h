@@ -25,10 +25,10 @@ struct Batch {
 /// Options of a DataLoader.
 struct LoaderOptions {
   std::int64_t batch_size = 256;
-  bool shuffle = false;      ///< reshuffle every epoch (deterministic from seed and epoch)
+  bool shuffle = false;  ///< reshuffle every epoch (deterministic from seed and epoch)
   std::uint64_t seed = 0;
-  std::int64_t resize = 0;   ///< 0: keep the size; else bilinear resize to resize x resize
-  bool prefetch = false;     ///< build the next batch on a background thread
+  std::int64_t resize = 0;  ///< 0: keep the size; else bilinear resize to resize x resize
+  bool prefetch = false;    ///< build the next batch on a background thread
   bool drop_last = false;
 };
 
@@ -111,7 +111,7 @@ std::pair<at::Tensor, at::Tensor> to_tensors(const ImageSet& set);
 
 /// Options for the load_data_* functions.
 struct DataOptions {
-  std::string data_dir;         ///< --data-dir ("" to search the usual places)
+  std::string data_dir;  ///< --data-dir ("" to search the usual places)
   bool download = true;
   std::uint64_t seed = 0;
   bool prefetch = false;

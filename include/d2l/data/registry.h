@@ -18,15 +18,15 @@ struct RemoteFile {
 
 /// What d2l knows of a data set.
 struct DatasetInfo {
-  std::string name;                   ///< "fashion-mnist", "mnist", "cifar10"
-  std::string format;                 ///< "idx" or "cifar10"
-  std::vector<std::string> mirrors;   ///< base URLs, tried in order
-  std::vector<RemoteFile> downloads;  ///< what to fetch from a mirror
+  std::string name;                      ///< "fashion-mnist", "mnist", "cifar10"
+  std::string format;                    ///< "idx" or "cifar10"
+  std::vector<std::string> mirrors;      ///< base URLs, tried in order
+  std::vector<RemoteFile> downloads;     ///< what to fetch from a mirror
   std::vector<std::string> train_files;  ///< relative paths (IDX: images, labels)
   std::vector<std::string> test_files;
-  std::vector<std::string> classes;   ///< class names, by label
-  std::string debian_package;         ///< "" when Debian has none
-  std::string debian_dir;             ///< where the Debian package puts the files
+  std::vector<std::string> classes;  ///< class names, by label
+  std::string debian_package;        ///< "" when Debian has none
+  std::string debian_dir;            ///< where the Debian package puts the files
   int channels = 1, height = 28, width = 28;
 };
 
@@ -43,9 +43,9 @@ std::vector<std::string> get_cifar10_labels(const std::vector<std::int64_t>& lab
 
 /// Where to look for, and whether to fetch, a data set.
 struct LocateOptions {
-  std::string data_dir;   ///< --data-dir; "" for none
-  bool download = true;   ///< fetch into the cache when no place has the files
-                          ///< (also off when $D2L_OFFLINE is set)
+  std::string data_dir;  ///< --data-dir; "" for none
+  bool download = true;  ///< fetch into the cache when no place has the files
+                         ///< (also off when $D2L_OFFLINE is set)
 };
 
 /// The user's cache, `$XDG_CACHE_HOME/d2l` or `~/.cache/d2l`.

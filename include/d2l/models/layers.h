@@ -4,8 +4,8 @@
 /// (LibTorch).
 #include <torch/nn/cloneable.h>
 #include <torch/nn/module.h>
-#include <torch/nn/pimpl.h>
 #include <torch/nn/options/pooling.h>
+#include <torch/nn/pimpl.h>
 
 namespace d2l {
 

@@ -19,6 +19,7 @@ void sgd(std::vector<at::Tensor> params, double lr, std::int64_t batch_size);
 
 /// Softmax regression: Flatten, Linear(num_inputs, num_outputs), weights ~ N(0, 0.01), the
 /// book's concise implementation (the softmax sits in the cross-entropy loss).
-torch::nn::Sequential softmax_regression(std::int64_t num_inputs = 784, std::int64_t num_outputs = 10);
+torch::nn::Sequential softmax_regression(std::int64_t num_inputs = 784,
+                                         std::int64_t num_outputs = 10);
 
 }  // namespace d2l

@@ -11,13 +11,13 @@ namespace d2l {
 
 /// A model the command line knows.
 struct ModelSpec {
-  std::string name;         ///< "linreg", "softmax", "mlp", "lenet"
+  std::string name;  ///< "linreg", "softmax", "mlp", "lenet"
   std::string description;
-  std::string dataset;      ///< default data set ("synthetic" for linreg)
+  std::string dataset;  ///< default data set ("synthetic" for linreg)
   std::int64_t epochs;
   double lr;
   std::int64_t batch_size;
-  std::string chapter;      ///< where the book trains it
+  std::string chapter;  ///< where the book trains it
 };
 
 /// All models, in the book's order.

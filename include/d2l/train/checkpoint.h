@@ -17,7 +17,7 @@ struct TrainState {
   std::int64_t epoch = 0;  ///< epochs finished
   std::int64_t batch = 0;  ///< batches finished in epoch `epoch` (0 at an epoch boundary)
   double sum_loss = 0, sum_correct = 0, sum_examples = 0;  ///< partial sums of that epoch
-  double seconds = 0;      ///< time spent in that epoch so far
+  double seconds = 0;                                      ///< time spent in that epoch so far
   History history;
 };
 

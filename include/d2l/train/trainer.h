@@ -21,11 +21,11 @@ namespace d2l {
 struct TrainerOptions {
   std::int64_t max_epochs = 10;
   c10::Device device = c10::Device(c10::kCPU);
-  double grad_clip = 0;        ///< clip the gradients' global norm to this (0: off)
-  bool verbose = true;         ///< the book's lines on stdout
-  bool progress = true;        ///< a bar per epoch on a terminal (stderr)
-  bool epoch_lines = true;     ///< a plain line per epoch on stdout
-  std::string checkpoint;      ///< file written atomically after every epoch ("" for none)
+  double grad_clip = 0;               ///< clip the gradients' global norm to this (0: off)
+  bool verbose = true;                ///< the book's lines on stdout
+  bool progress = true;               ///< a bar per epoch on a terminal (stderr)
+  bool epoch_lines = true;            ///< a plain line per epoch on stdout
+  std::string checkpoint;             ///< file written atomically after every epoch ("" for none)
   std::int64_t points_per_epoch = 5;  ///< chart points per epoch, as train_ch6 adds
   /// Keep convolution weights and inputs channels-last (NHWC): the same arithmetic, in oneDNN's
   /// NHWC kernels. Off by default: with d2l::AvgPool2d's NCHW kernel LeNet is faster without.
@@ -51,14 +51,17 @@ class Trainer {
   /// Called after every batch.
   void on_batch(std::function<void(const BatchEvent&)> cb) { on_batch_ = std::move(cb); }
   /// Called after every epoch with its stats and the history so far.
-  void on_epoch(std::function<void(const EpochStats&, const History&)> cb) { on_epoch_ = std::move(cb); }
+  void on_epoch(std::function<void(const EpochStats&, const History&)> cb) {
+    on_epoch_ = std::move(cb);
+  }
   /// Called at every chart point (five per epoch by default), as train_ch6 feeds its Animator.
   void on_point(std::function<void(const ChartPoint&)> cb) { on_point_ = std::move(cb); }
   /// Continues from a checkpoint file (loads net, optimizer, RNG, history and position).
   void resume(const std::string& checkpoint_path);
   /// Trains until max_epochs or a stop request; returns the history. `history` fields naming
   /// the run (model, dataset, ...) are taken from `meta`.
-  History fit(const data::DataLoader& train, const data::DataLoader& test, const History& meta = {});
+  History fit(const data::DataLoader& train, const data::DataLoader& test,
+              const History& meta = {});
   /// True when the last fit ended on a stop request.
   bool stopped() const { return stopped_; }
   /// Asks a running fit to stop after the current batch (safe from a signal handler).

@@ -19,8 +19,8 @@ Image to_image(const at::Tensor& chw);
 
 /// The book's `predict_ch3`: the first `n` test images with "true\npredicted" titles, in one
 /// row, written to `path`. Never throws: a failure prints one warning and returns false.
-bool predict_ch3(torch::nn::Sequential& net, const data::DataLoader& test, c10::Device device, int n,
-                 const std::vector<std::string>& class_names, const std::string& path);
+bool predict_ch3(torch::nn::Sequential& net, const data::DataLoader& test, c10::Device device,
+                 int n, const std::vector<std::string>& class_names, const std::string& path);
 
 /// counts[t][p]: test examples of class t predicted as p, over the whole test iterable.
 std::vector<std::vector<long>> confusion_counts(torch::nn::Sequential& net,
