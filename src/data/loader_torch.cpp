@@ -98,14 +98,10 @@ DataLoader::DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts)
 at::Tensor bilinear_matrix(std::int64_t in, std::int64_t out) {
   auto m = torch::zeros({out, in}, torch::kFloat);
   auto a = m.accessor<float, 2>();
-  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  const Taps t = bilinear_taps(in, out);
   for (std::int64_t o = 0; o < out; ++o) {
-    const double src = std::max(0.0, (static_cast<double>(o) + 0.5) * scale - 0.5);
-    const auto i0 = std::min(static_cast<std::int64_t>(src), in - 1);
-    const auto i1 = std::min(i0 + 1, in - 1);
-    const double w1 = src - static_cast<double>(i0);
-    a[o][i0] += static_cast<float>(1.0 - w1);
-    a[o][i1] += static_cast<float>(w1);
+    a[o][t.i0[static_cast<std::size_t>(o)]] += t.w0[static_cast<std::size_t>(o)];
+    a[o][t.i1[static_cast<std::size_t>(o)]] += t.w1[static_cast<std::size_t>(o)];
   }
   return m;
 }
