@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks of issues 2, 4 and 5 in one run, for a machine with a CUDA GPU and PyTorch
 # (pip wheel) but none of Debian's packages. From the repository root:
-#   scripts/gpu/core.sh
+#   scripts/gpu/core.sh            # QUICK=1: build, LeNet and the bench commands only
 # Needs: .gpu/include (copies of /usr/include/CLI and /usr/include/nlohmann) and
 # .gpu/fashion-mnist (the four .gz files), both prepared on the build machine. Writes a log and
 # the raw JSON to $OUT (default /tmp/d2l-gpu). Each step has a time limit; a failing step does not
@@ -43,6 +43,12 @@ section "d2l train lenet --device cuda (10 epochs, the book's settings)"
 timeout 200 $B/d2l train lenet --device cuda --data-dir /tmp/fm --no-chart --out "$OUT/lenet-cuda" \
   --json > "$OUT/lenet-cuda.json"; echo "exit $?"
 $PY -c "import json;d=json.load(open('$OUT/lenet-cuda.json'));print({k:d[k] for k in ['loss','train_acc','test_acc','examples_per_sec','seconds','first_batch_seconds','device']})"
+
+section "d2l bench train lenet / mlp on cuda, d2l bench loader"
+timeout 60 $B/d2l bench train lenet --device cuda --data-dir /tmp/fm --repeats 50
+timeout 60 $B/d2l bench train mlp --device cuda --data-dir /tmp/fm --repeats 50
+timeout 60 $B/d2l bench loader --data-dir /tmp/fm --resize 96
+if [ "${QUICK:-0}" = 1 ]; then section "done (QUICK)"; exit 0; fi
 
 section "Python reference lenet on cuda (book's procedure, 4 workers, 10 epochs)"
 timeout 240 $PY bench/reference/book_train.py --model lenet --epochs 10 --device cuda --data-dir /tmp/fm \
