@@ -8,27 +8,14 @@
 #include <string>
 
 #include "d2l/sys/environment.h"
+#include "support/fixtures.h"
 
 using nlohmann::json;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = D2L_BIN_DIR "/d2l-torch " + args + " 2>/dev/null";
-  Run r;
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+d2l::test::RunResult run(const std::string& args) {
+  return d2l::test::run(D2L_BIN_DIR "/d2l-torch " + args, d2l::test::Capture::StdoutOnly);
 }
 
 }  // namespace
@@ -36,7 +23,7 @@ Run run(const std::string& args) {
 TEST(DoctorTorch, JsonIsReadByDoctor) {
   auto r = run("doctor-torch --json");
   ASSERT_EQ(r.code, 0);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   EXPECT_EQ(j["schema"], "d2l.doctor-torch/1");
   EXPECT_FALSE(j["torch_version"].get<std::string>().empty());
   EXPECT_GE(j["threads"].get<int>(), 1);
@@ -44,7 +31,7 @@ TEST(DoctorTorch, JsonIsReadByDoctor) {
   EXPECT_EQ(j["matmul"][0]["device"], "cpu");
   EXPECT_TRUE(j["matmul"][0]["ok"].get<bool>()) << j["matmul"][0].dump();
   EXPECT_FALSE(j["blas"]["sgemm_provider"].get<std::string>().empty());
-  auto probes = d2l::sys::probes_from_torch_json(r.out, d2l::sys::read_cpu_features("/"));
+  auto probes = d2l::sys::probes_from_torch_json(r.output, d2l::sys::read_cpu_features("/"));
   bool compute_cpu = false;
   for (const auto& p : probes)
     if (p.id == "compute.cpu") compute_cpu = p.status == d2l::sys::ProbeStatus::Pass;
@@ -54,7 +41,7 @@ TEST(DoctorTorch, JsonIsReadByDoctor) {
 TEST(BenchMatmul, JsonResults) {
   auto r = run("bench matmul --size 64 --repeats 3 --warmup 1 --json");
   ASSERT_EQ(r.code, 0);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   EXPECT_EQ(j["schema"], "d2l.bench.matmul/1");
   EXPECT_EQ(j["size"], 64);
   ASSERT_FALSE(j["results"].empty());
@@ -70,7 +57,7 @@ TEST(BenchMatmul, UnsupportedTypeIsNaNotACrash) {
   // fp16 matrix products are not implemented on the CPU in some LibTorch versions: n/a then.
   auto r = run("bench matmul --size 32 --repeats 1 --device cpu --dtype fp16 --dtype fp32 --json");
   ASSERT_EQ(r.code, 0);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   ASSERT_EQ(j["results"].size(), 2u);
   const auto& half = j["results"][0];
   EXPECT_TRUE(half["error"].is_null() != half["seconds"].is_null());

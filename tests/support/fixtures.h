@@ -122,10 +122,15 @@ struct RunResult {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs a shell command line and captures its output and exit code.
-inline RunResult run(const std::string& cmd) {
+/// What run() captures.
+enum class Capture { StdoutAndStderr, StdoutOnly };
+
+/// Runs a shell command line and captures its output (stderr too, unless StdoutOnly: then it
+/// goes to /dev/null) and exit code.
+inline RunResult run(const std::string& cmd, Capture what = Capture::StdoutAndStderr) {
   RunResult r;
-  std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  const char* redirect = what == Capture::StdoutOnly ? " 2>/dev/null" : " 2>&1";
+  std::FILE* p = ::popen((cmd + redirect).c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
   std::size_t n;

@@ -9,28 +9,15 @@
 #include <string>
 
 #include "../sys/fixture.h"
+#include "support/fixtures.h"
 
 using nlohmann::json;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
 // Runs a shell command line with D2L_BIN_DIR/d2l as `$D2L`; stdout only (stderr to /dev/null).
-Run run(const std::string& cmd) {
-  const std::string full = "D2L=" D2L_BIN_DIR "/d2l; " + cmd + " 2>/dev/null";
-  Run r;
-  std::FILE* p = ::popen(full.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+d2l::test::RunResult run(const std::string& cmd) {
+  return d2l::test::run("D2L=" D2L_BIN_DIR "/d2l; " + cmd, d2l::test::Capture::StdoutOnly);
 }
 
 std::size_t count_lines(const std::string& path) {
@@ -52,7 +39,7 @@ const json* probe(const json& report, const std::string& id) {
 TEST(Doctor, JsonAndExitCodeAgree) {
   auto r = run("$D2L doctor --json --no-torch");
   ASSERT_TRUE(r.code == 0 || r.code == 1) << r.code;
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   EXPECT_EQ(j["schema"], "d2l.doctor/1");
   EXPECT_EQ(r.code == 0, j["ok"].get<bool>());
   bool any_fail = false;
@@ -67,7 +54,7 @@ TEST(Doctor, NvmlMismatchFailsWithExitOne) {
   auto r = run("D2L_NVML_LIBRARY=" D2L_NVML_STANDIN
                " D2L_NVML_STANDIN_MODE=mismatch $D2L doctor --json --no-torch");
   EXPECT_EQ(r.code, 1);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   const json* d = probe(j, "nvidia.driver");
   ASSERT_TRUE(d);
   EXPECT_EQ((*d)["status"], "FAIL");
@@ -77,14 +64,14 @@ TEST(Doctor, NvmlMismatchFailsWithExitOne) {
 
 TEST(Doctor, StandInGpusAreListed) {
   auto r = run("D2L_NVML_LIBRARY=" D2L_NVML_STANDIN " $D2L doctor --no-torch");
-  EXPECT_NE(r.out.find("Stand-in GPU A"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("999.0.0-standin"), std::string::npos);
+  EXPECT_NE(r.output.find("Stand-in GPU A"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("999.0.0-standin"), std::string::npos);
 }
 
 TEST(Doctor, FailingTorchHelperFailsOnlyItsProbe) {
   auto r = run("D2L_TORCH_EXE=/bin/false $D2L doctor --json");
   EXPECT_EQ(r.code, 1);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   EXPECT_EQ((*probe(j, "torch.version"))["status"], "FAIL");
   EXPECT_TRUE(probe(j, "cpu"));
   EXPECT_TRUE(probe(j, "data.fashion-mnist"));
@@ -99,7 +86,7 @@ TEST(Doctor, SaveAndCompare) {
   const json j = json::parse(in);
   EXPECT_EQ(j["schema"], "d2l.doctor/1");
   r = run("$D2L doctor --no-torch --compare " + saved);
-  EXPECT_NE(r.out.find("compared with " + saved), std::string::npos);
+  EXPECT_NE(r.output.find("compared with " + saved), std::string::npos);
   EXPECT_EQ(run("$D2L doctor --compare " + fx.root() + "/missing.json").code, 2);
   fx.write("/bad.json", "{\"schema\": \"other\"}");
   EXPECT_EQ(run("$D2L doctor --compare " + fx.root() + "/bad.json").code, 2);
@@ -114,7 +101,7 @@ TEST(Doctor, BadUsageIsTwo) {
 TEST(Monitor, OnceJson) {
   auto r = run("$D2L monitor --once --json");
   ASSERT_EQ(r.code, 0);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   EXPECT_EQ(j["schema"], "d2l.monitor/1");
   EXPECT_TRUE(j["memory"]["total_bytes"].get<double>() > 0);
   EXPECT_FALSE(j["top_memory"].empty());
@@ -123,7 +110,7 @@ TEST(Monitor, OnceJson) {
 TEST(Monitor, StandInGpuProcessIsTheMonitor) {
   auto r = run("D2L_NVML_LIBRARY=" D2L_NVML_STANDIN " $D2L monitor --once --json");
   ASSERT_EQ(r.code, 0);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   ASSERT_EQ(j["gpus"].size(), 2u);
   ASSERT_EQ(j["gpu_processes"].size(), 1u);
   EXPECT_EQ(j["gpu_processes"][0]["name"], "d2l");
@@ -143,7 +130,7 @@ TEST(Monitor, FixtureRoot) {
   fx.write("/proc/meminfo", "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n");
   auto r = run("$D2L monitor --once --json --no-nvml --root " + fx.root());
   ASSERT_EQ(r.code, 0);
-  const json j = json::parse(r.out);
+  const json j = json::parse(r.output);
   EXPECT_EQ(j["memory"]["total_bytes"], 2048 * 1024);
   EXPECT_TRUE(j["load"].is_null());
   EXPECT_EQ(j["nvml"]["status"], "not queried");

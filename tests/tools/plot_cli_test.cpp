@@ -9,27 +9,16 @@
 
 #include "../viz/viz_test_util.h"
 #include "d2l/viz/figure.h"
+#include "support/fixtures.h"
 
 using d2l_test::TempDir;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
+using Result = d2l::test::RunResult;
 
 Result run_d2l(const std::string& args) {
-  const std::string cmd = std::string(D2L_BIN_DIR) + "/d2l " + args + " 2>&1";
-  Result r{-1, ""};
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return d2l::test::run(d2l::test::bin("d2l") + " " + args);
 }
 
 std::string run_dir(const TempDir& dir, const std::string& name, double lr) {
@@ -53,18 +42,18 @@ TEST(PlotCli, DrawsOneRunAndComparesSeveral) {
   TempDir dir;
   const std::string a = run_dir(dir, "fast", 0.9), b = run_dir(dir, "slow", 0.1);
   Result r = run_d2l("plot " + a + " -o " + dir.file("one.png"));
-  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(d2l_test::png_header_size(d2l_test::slurp(dir.file("one.png"))),
             (std::pair<long, long>{350, 250}));
   r = run_d2l("plot " + a + " " + b + " --scale 2 --json -o " + dir.file("two.svg"));
-  ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("\"runs\":2"), std::string::npos) << r.out;
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"runs\":2"), std::string::npos) << r.output;
   const std::string desc = d2l_test::svg_desc(d2l_test::slurp(dir.file("two.svg")));
   EXPECT_NE(desc.find("fast: train loss"), std::string::npos);
   EXPECT_NE(desc.find("slow: test acc"), std::string::npos);
   r = run_d2l("plot " + a + " " + b + " --label x --label y --metrics test_acc -o " +
               dir.file("three.svg"));
-  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(d2l_test::svg_desc(d2l_test::slurp(dir.file("three.svg"))).find("y: test acc"),
             std::string::npos);
 }
@@ -79,11 +68,11 @@ TEST(PlotCli, ExitCodes) {
   std::ofstream(dir.file("junk.json")) << "{";
   const Result junk = run_d2l("plot " + dir.file("junk.json") + " -o " + dir.file("x.png"));
   EXPECT_EQ(junk.code, 2);
-  EXPECT_NE(junk.out.find("junk.json"), std::string::npos);
+  EXPECT_NE(junk.output.find("junk.json"), std::string::npos);
   // Cannot write: 1 (or 1 without Cairo too), one line naming the file.
   std::ofstream(dir.file("file")) << "x";
   const Result unwritable = run_d2l("plot " + a + " -o " + dir.file("file") + "/x.png");
   EXPECT_EQ(unwritable.code, 1);
-  EXPECT_NE(unwritable.out.find("x.png"), std::string::npos);
+  EXPECT_NE(unwritable.output.find("x.png"), std::string::npos);
   EXPECT_EQ(run_d2l("plot --help").code, 0);
 }
