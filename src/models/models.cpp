@@ -97,8 +97,13 @@ const ModelSpec& model_spec(const std::string& name) {
 torch::nn::Sequential make_model(const std::string& name, std::int64_t channels, std::int64_t size,
                                  std::int64_t classes) {
   model_spec(name);  // validates
-  if (name == "softmax") return softmax_regression(channels * size * size, classes);
-  if (name == "mlp") return mlp(channels * size * size, 256, classes);
+  // Every classifier gets train_ch6's Xavier initialisation, as the book's train_ch6 applies.
+  auto xavier = [](torch::nn::Sequential net) {
+    xavier_init(*net);
+    return net;
+  };
+  if (name == "softmax") return xavier(softmax_regression(channels * size * size, classes));
+  if (name == "mlp") return xavier(mlp(channels * size * size, 256, classes));
   if (name == "lenet") return lenet(channels, classes, size);
   throw bad_input("model '" + name + "' is not an image classifier");
 }

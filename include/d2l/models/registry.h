@@ -25,7 +25,8 @@ const std::vector<ModelSpec>& model_specs();
 /// The model called `name`; throws d2l::Error (BadInput) listing the valid names.
 const ModelSpec& model_spec(const std::string& name);
 /// A freshly initialised network for an image classification model (not linreg), for images of
-/// `channels` x `size` x `size` and `classes` classes.
+/// `channels` x `size` x `size` and `classes` classes, with train_ch6's Xavier initialisation
+/// (`d2l::mlp()` and `d2l::softmax_regression()` themselves keep their chapters' N(0, 0.01)).
 torch::nn::Sequential make_model(const std::string& name, std::int64_t channels = 1,
                                  std::int64_t size = 28, std::int64_t classes = 10);
 
