@@ -140,3 +140,17 @@ TEST(Monitor, BadUsageIsTwo) {
   EXPECT_EQ(run("$D2L monitor --interval -1 --once").code, 2);
   EXPECT_EQ(run("$D2L monitor --csv /nonexistent-dir/x.csv --once").code, 2);
 }
+
+// d2l autostop reads GPU utilisation through the same NVML binding (the stand-in's GPU 0 runs
+// at 42 %, above the 5 % busy threshold; GPU 1 at 0 %).
+TEST(Autostop, GpuSignalUsesTheNvmlBinding) {
+  d2l::test::TempDir cfg;
+  auto r = run("D2L_CONFIG_DIR=" + cfg.str() +
+               " D2L_NVML_LIBRARY=" D2L_NVML_STANDIN " $D2L autostop status --signals gpu");
+  EXPECT_NE(r.output.find("GPU 0 at 42%"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("busy"), std::string::npos) << r.output;
+  r = run("D2L_CONFIG_DIR=" + cfg.str() +
+          " D2L_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"
+          " $D2L autostop status --signals gpu");
+  EXPECT_EQ(r.output.find("GPU 0 at"), std::string::npos) << r.output;
+}
