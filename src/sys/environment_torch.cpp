@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "d2l/core/build_info.h"
 #include "d2l/sys/procfs.h"
 
 namespace d2l::sys {
@@ -25,16 +26,6 @@ using nlohmann::json;
 
 constexpr int64_t kCheckSize = 256;         // the compute check's matrices are kCheckSize^2
 constexpr double kMaxRelativeError = 1e-2;  // fp32 (or TF32) against fp64
-
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return std::string("GCC ") + __VERSION__;
-#else
-  return "unknown";
-#endif
-}
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -103,7 +94,7 @@ std::string torch_probe_json(int indent) {
   j["torch_version"] = std::to_string(TORCH_VERSION_MAJOR) + "." +
                        std::to_string(TORCH_VERSION_MINOR) + "." +
                        std::to_string(TORCH_VERSION_PATCH);
-  j["compiler"] = compiler();
+  j["compiler"] = d2l::compiler_name();
   std::string config;
   try {
     config = at::show_config();

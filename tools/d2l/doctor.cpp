@@ -7,6 +7,7 @@
 #include "../common/command.h"
 #include "../common/torch_exe.h"
 #include "d2l/core/atomic_file.h"
+#include "d2l/core/build_info.h"
 #include "d2l/core/error.h"
 #include "d2l/core/progress.h"
 #include "d2l/sys/environment.h"
@@ -23,16 +24,6 @@ struct Opts {
   bool hints = false;
   std::string root = "/";
 };
-
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return std::string("GCC ") + __VERSION__;
-#else
-  return "unknown";
-#endif
-}
 
 std::string build() {
 #ifdef NDEBUG
@@ -55,7 +46,7 @@ int run(const Opts& o) {
 
   d2l::sys::DoctorOptions d;
   d.root = o.root;
-  d.compiler = compiler();
+  d.compiler = d2l::compiler_name();
   d.build = build();
   d.checkpoint_dir = o.checkpoint_dir;
   d.torch_timeout_s = o.timeout;
