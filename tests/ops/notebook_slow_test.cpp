@@ -183,22 +183,9 @@ TEST(NotebookSlow, StatusShowsARealKernelBusy) {
   EXPECT_NE(state(), "missing");
   const std::string conn = (t.path / "jupyter/runtime").string() + "/kernel-" + kid + ".json";
   ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(conn); }, 30)) << conn;
-  // Execute code on the kernel's shell channel (jupyter_client, Debian's) and wait for the
-  // kernel's status `want` on iopub.
-  const std::string py = (t.path / "exec.py").string();
-  std::ofstream(py) << "import sys\nfrom jupyter_client import BlockingKernelClient\n"
-                       "c = BlockingKernelClient(connection_file=sys.argv[1])\n"
-                       "c.load_connection_file(); c.start_channels()\n"
-                       "c.execute(sys.argv[2])\n"
-                       "while True:\n"
-                       "    m = c.get_iopub_msg(timeout=30)\n"
-                       "    if m['msg_type'] == 'status' and m['content']['execution_state'] == "
-                       "sys.argv[3]: break\n"
-                       "c.stop_channels()\n";
+  // Execute code on the kernel's shell channel and wait for its status `want` (ops_fixture.h).
   auto execute = [&](const std::string& code, const std::string& want) {
-    return std::system(
-               ("timeout 60 /usr/bin/python3 '" + py + "' '" + conn + "' '" + code + "' " + want)
-                   .c_str()) == 0;
+    return execute_on_kernel(t.path.string(), conn, code, want);
   };
   // The server subscribes to the kernel's iopub while the kernel starts; messages published
   // before the subscription lands are lost (ZeroMQ's slow joiner), so run trivial code until the
