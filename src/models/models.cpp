@@ -1,11 +1,18 @@
 #include <torch/torch.h>
 
 #include "d2l/core/error.h"
+#include "d2l/models/alexnet.h"
+#include "d2l/models/batch_norm.h"
+#include "d2l/models/densenet.h"
+#include "d2l/models/googlenet.h"
 #include "d2l/models/layers.h"
 #include "d2l/models/lenet.h"
 #include "d2l/models/linear.h"
 #include "d2l/models/mlp.h"
+#include "d2l/models/nin.h"
 #include "d2l/models/registry.h"
+#include "d2l/models/resnet.h"
+#include "d2l/models/vgg.h"
 
 namespace d2l {
 namespace {
@@ -75,13 +82,37 @@ void xavier_init(torch::nn::Module& net) {
 }
 
 const std::vector<ModelSpec>& model_specs() {
+  // The v1 book's settings for chapter 8 (plain SGD, 10 epochs, batch 128); resize 0 keeps the
+  // data set's own size.
   static const std::vector<ModelSpec> specs = {
       {"linreg", "linear regression from scratch on synthetic_data (w=[2,-3.4], b=4.2)",
-       "synthetic", 3, 0.03, 10, "3.4"},
+       "synthetic", 3, 0.03, 10, "3.4", 0},
       {"softmax", "softmax regression (Flatten, Linear 784-10)", "fashion-mnist", 10, 0.1, 256,
-       "4.5"},
-      {"mlp", "multilayer perceptron (784-256-10, ReLU)", "fashion-mnist", 10, 0.1, 256, "5.2"},
-      {"lenet", "LeNet-5 (sigmoid, average pooling)", "fashion-mnist", 10, 0.9, 256, "7.6"},
+       "4.5", 0},
+      {"mlp", "multilayer perceptron (784-256-10, ReLU)", "fashion-mnist", 10, 0.1, 256, "5.2", 0},
+      {"lenet", "LeNet-5 (sigmoid, average pooling)", "fashion-mnist", 10, 0.9, 256, "7.6", 0},
+      {"alexnet", "AlexNet (5 conv, 3 dense layers, ReLU, dropout), images resized to 224",
+       "fashion-mnist", 10, 0.01, 128, "8.1", 224},
+      {"vgg",
+       "VGG-11 with a quarter of the channels ((1,16),(1,32),(2,64),(2,128),(2,128)), "
+       "images resized to 224",
+       "fashion-mnist", 10, 0.01, 128, "8.2", 224},
+      {"nin", "network in network (NiN blocks, global average pooling), images resized to 224",
+       "fashion-mnist", 10, 0.05, 128, "8.3", 224},
+      {"googlenet", "GoogLeNet (9 Inception blocks), images resized to 96", "fashion-mnist", 10,
+       0.01, 128, "8.4", 96},
+      {"bn-lenet-scratch", "LeNet with batch normalization from scratch (d2l::BatchNorm)",
+       "fashion-mnist", 10, 0.1, 128, "8.5", 0},
+      {"bn-lenet", "LeNet with batch normalization (BatchNorm2d/1d)", "fashion-mnist", 10, 0.1, 128,
+       "8.5", 0},
+      {"resnet", "ResNet-18 of chapter 8.6 (7x7 stem, max-pool), images resized to 96",
+       "fashion-mnist", 10, 0.01, 128, "8.6", 96},
+      {"densenet", "DenseNet (4 dense blocks of 4 convs, growth 32), images resized to 96",
+       "fashion-mnist", 10, 0.01, 128, "8.7", 96},
+      {"resnet18",
+       "ResNet-18 of the d2l library (3x3 stem, no max-pool), CIFAR-10 at 32x32, plain SGD "
+       "as chapter 13.6 trains it (14.1 uses Adam and augmentation)",
+       "cifar10", 10, 0.1, 256, "13.6, 14.1", 0},
   };
   return specs;
 }
@@ -97,6 +128,13 @@ const ModelSpec& model_spec(const std::string& name) {
 torch::nn::Sequential make_model(const std::string& name, std::int64_t channels, std::int64_t size,
                                  std::int64_t classes) {
   model_spec(name);  // validates
+  if (name == "linreg") throw bad_input("model '" + name + "' is not an image classifier");
+  auto require = [&name](const char* what, std::int64_t v) {
+    if (v < 1) throw bad_input(name + ": " + what + " " + std::to_string(v) + " (need 1 or more)");
+  };
+  require("channels", channels);
+  require("image size", size);
+  require("classes", classes);
   // Every classifier gets train_ch6's Xavier initialisation, as the book's train_ch6 applies.
   auto xavier = [](torch::nn::Sequential net) {
     xavier_init(*net);
@@ -105,7 +143,16 @@ torch::nn::Sequential make_model(const std::string& name, std::int64_t channels,
   if (name == "softmax") return xavier(softmax_regression(channels * size * size, classes));
   if (name == "mlp") return xavier(mlp(channels * size * size, 256, classes));
   if (name == "lenet") return lenet(channels, classes, size);
-  throw bad_input("model '" + name + "' is not an image classifier");
+  if (name == "alexnet") return alexnet(channels, classes, size);
+  if (name == "vgg") return vgg(vgg11_arch(4), channels, classes, size);
+  if (name == "nin") return nin(channels, classes, size);
+  if (name == "googlenet") return googlenet(channels, classes);
+  if (name == "bn-lenet-scratch") return bn_lenet_scratch(channels, classes, size);
+  if (name == "bn-lenet") return bn_lenet(channels, classes, size);
+  if (name == "resnet") return resnet(channels, classes);
+  if (name == "densenet") return densenet(channels, classes, size);
+  if (name == "resnet18") return xavier(resnet18(classes, channels));  // as chapter 14.1 does
+  throw bad_input("model '" + name + "' has no network in make_model");
 }
 
 }  // namespace d2l

@@ -63,7 +63,7 @@ TEST(Softmax, Shapes) {
 
 TEST(Registry, UnknownModelListsNames) {
   try {
-    d2l::model_spec("resnet");
+    d2l::model_spec("transformer");
     FAIL();
   } catch (const d2l::Error& e) {
     EXPECT_EQ(e.exit_code(), 2);
