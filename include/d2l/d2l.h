@@ -13,6 +13,7 @@
 #include "d2l/viz/plot.h"
 #ifdef D2L_WITH_TORCH
 #include "d2l/core/device.h"
+#include "d2l/core/history.h"
 #include "d2l/data/loader.h"
 #include "d2l/data/synthetic.h"
 #include "d2l/models/alexnet.h"
@@ -29,7 +30,7 @@
 #include "d2l/models/vgg.h"
 #include "d2l/train/checkpoint.h"
 #include "d2l/train/evaluate.h"
-#include "d2l/train/history.h"
+#include "d2l/train/run.h"
 #include "d2l/train/train.h"
 #include "d2l/train/trainer.h"
 #include "d2l/train/visualize.h"

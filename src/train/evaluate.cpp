@@ -11,7 +11,7 @@ double accuracy(const at::Tensor& y_hat, const at::Tensor& y) {
 }
 
 double evaluate_accuracy(torch::nn::Sequential& net, const data::DataLoader& data,
-                         c10::Device device) {
+                         c10::Device device, std::optional<std::int64_t> max_batches) {
   const bool was_training = net->is_training();
   net->eval();
   torch::NoGradGuard guard;
@@ -21,7 +21,9 @@ double evaluate_accuracy(torch::nn::Sequential& net, const data::DataLoader& dat
     if (p.dim() == 4 && p.suggest_memory_format() == torch::MemoryFormat::ChannelsLast)
       channels_last = true;
   double correct = 0, total = 0;
+  std::int64_t seen = 0;
   for (const auto& batch : data) {
+    if (max_batches && seen++ >= *max_batches) break;
     auto X = batch.X.to(device, /*non_blocking=*/true);
     if (channels_last && X.dim() == 4) X = X.contiguous(torch::MemoryFormat::ChannelsLast);
     auto y = batch.y.to(device, /*non_blocking=*/true);

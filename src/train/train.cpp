@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "d2l/core/error.h"
 #include "d2l/models/lenet.h"
 #include "d2l/train/evaluate.h"
 #include "d2l/train/trainer.h"
@@ -44,18 +45,26 @@ History train_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
 
 History train_ch6(torch::nn::Sequential& net, const data::DataLoader& train,
                   const data::DataLoader& test, std::int64_t num_epochs, double lr,
-                  c10::Device device) {
+                  c10::Device device, bool stop_on_divergence) {
   xavier_init(*net);
   net->to(device);
   auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(lr));
   TrainerOptions o;
   o.max_epochs = num_epochs;
   o.device = device;
+  o.stop_on_divergence = stop_on_divergence;
   Trainer t(net, opt, o);
   History meta;
   meta.lr = lr;
   meta.batch_size = train.options().batch_size;
-  return t.fit(train, test, meta);
+  History h = t.fit(train, test, meta);
+  if (t.divergence()) {
+    char lr_text[32];
+    std::snprintf(lr_text, sizeof lr_text, "%g", lr);
+    throw Error("train_ch6: " + t.divergence()->describe() + "; lower lr (now " + lr_text +
+                ") or clip the gradients (Trainer's grad_clip)");
+  }
+  return h;
 }
 
 }  // namespace d2l

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 
@@ -73,9 +74,30 @@ void Trainer::resume(const std::string& checkpoint_path) {
   state_ = load_checkpoint(checkpoint_path, net_, *opt_);
 }
 
+std::string Divergence::describe() const {
+  char where[64];
+  std::snprintf(where, sizeof where, "at epoch %lld, step %lld", static_cast<long long>(epoch),
+                static_cast<long long>(step));
+  char text[192];
+  switch (kind) {
+    case Kind::NaN:
+      std::snprintf(text, sizeof text, "loss became NaN %s", where);
+      break;
+    case Kind::Infinite:
+      std::snprintf(text, sizeof text, "loss became infinite %s", where);
+      break;
+    case Kind::Exploded:
+      std::snprintf(text, sizeof text, "loss %.3g exceeded 1000 x the first step's (%.3g) %s", loss,
+                    first_loss, where);
+      break;
+  }
+  return text;
+}
+
 History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test,
                      const History& meta) {
   stopped_ = false;
+  divergence_.reset();
   History& h = state_.history;
   if (h.per_epoch.empty() && state_.epoch == 0 && state_.batch == 0) {
     h = meta;
@@ -85,6 +107,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
   }
   h.epochs = opts_.max_epochs;
   h.device = device_name(opts_.device);
+  h.divergence.clear();
   const c10::Device dev = opts_.device;
   const std::int64_t num_batches = train.size();
   const std::int64_t every =
@@ -92,13 +115,21 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
   torch::nn::CrossEntropyLoss loss_fn;
   if (opts_.verbose) std::printf("training on %s\n", h.device.c_str());
   bool first_batch_seen = false;
+  std::int64_t steps = 0;
+  bool steps_done = false;
+  // The divergence check lives on the device: the first step's loss, the index of the first bad
+  // step (-1: none) and its loss. Read only where the metrics are read.
+  const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(dev);
+  at::Tensor first_loss;
+  auto bad_step = torch::full({}, -1, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  auto bad_loss = torch::zeros({}, dopts);
 
-  for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs; ++epoch) {
+  for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs && !steps_done; ++epoch) {
     net_->train();
     train.set_epoch(epoch);
     const std::int64_t first = state_.batch;
     // Sums of the epoch, kept on the device so a GPU is synchronised only at chart points.
-    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(dev));
+    auto loss_sum = torch::zeros({}, dopts);
     auto correct_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
     double base_loss = state_.sum_loss, base_correct = state_.sum_correct;
     double examples = state_.sum_examples;
@@ -126,26 +157,56 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       if (opts_.grad_clip > 0)
         torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
       opt_->step();
+      ++steps;
+      steps_done = opts_.max_steps && steps >= *opts_.max_steps;
       {
         torch::NoGradGuard ng;
         const auto b = X.size(0);
-        loss_sum += l.detach().to(torch::kDouble) * static_cast<double>(b);
+        const auto ld = l.detach().to(torch::kDouble);
+        loss_sum += ld * static_cast<double>(b);
         correct_sum += y_hat.argmax(1).eq(y).sum();
         examples += static_cast<double>(b);
+        if (opts_.stop_on_divergence) {
+          if (!first_loss.defined()) first_loss = ld.clone();
+          const auto bad = ld.isfinite().logical_not().logical_or(
+              ld.gt(first_loss.clamp_min(1e-12) * opts_.divergence_factor));
+          const auto fresh = bad.logical_and(bad_step.lt(0));
+          bad_step.masked_fill_(fresh, epoch * num_batches + i);
+          bad_loss = torch::where(fresh, ld, bad_loss);
+        }
       }
-      const bool point = (i + 1) % every == 0 || i == num_batches - 1;
+      const bool last = i == num_batches - 1 || steps_done;
+      const bool point = (i + 1) % every == 0 || last;
       const double now = timer.elapsed();
-      const bool draw = bar.active() && (now - last_bar > 0.1 || i == num_batches - 1);
+      const bool draw = bar.active() && (now - last_bar > 0.1 || last);
+      // Returns true (and records it) when a step so far diverged: reads the device.
+      auto diverged = [&]() {
+        if (!opts_.stop_on_divergence) return false;
+        const std::int64_t bad = bad_step.item<std::int64_t>();
+        if (bad < 0) return false;
+        bar.finish();
+        Divergence d;
+        d.loss = bad_loss.item<double>();
+        d.first_loss = first_loss.item<double>();
+        d.kind = std::isnan(d.loss)   ? Divergence::Kind::NaN
+                 : std::isinf(d.loss) ? Divergence::Kind::Infinite
+                                      : Divergence::Kind::Exploded;
+        d.epoch = bad / num_batches + 1;
+        d.step = bad % num_batches + 1;
+        h.divergence = d.describe();
+        divergence_ = d;
+        return true;
+      };
       if (point || draw || on_batch_ || stop_flag().load()) {
         cur_loss = (base_loss + loss_sum.item<double>()) / examples;
         cur_acc = (base_correct + static_cast<double>(correct_sum.item<std::int64_t>())) / examples;
+        if (diverged()) return h;  // no checkpoint: the last one on disk predates the bad step
       }
       if (point) {
         ChartPoint p{static_cast<double>(epoch) + static_cast<double>(i + 1) / num_batches,
                      cur_loss, cur_acc, std::nullopt};
         h.points.push_back(p);
-        if (on_point_ && i != num_batches - 1)
-          on_point_(p);  // the epoch's last point waits for test acc
+        if (on_point_ && !last) on_point_(p);  // the epoch's last point waits for test acc
       }
       if (draw) {
         last_bar = now;
@@ -156,6 +217,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       }
       if (on_batch_) on_batch_({epoch, i, num_batches, cur_loss, cur_acc});
       if (stop_flag().load()) {
+        if (diverged()) return h;
         sync(dev);
         bar.finish();
         state_.epoch = epoch;
@@ -168,11 +230,12 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         stopped_ = true;
         return h;
       }
+      if (steps_done) break;
     }
     sync(dev);
     const double seconds = seconds_before + timer.elapsed();
     bar.finish();
-    const double test_acc = evaluate_accuracy(net_, test, dev);
+    const double test_acc = evaluate_accuracy(net_, test, dev, opts_.max_steps);
     const double epoch_examples = examples;
     EpochStats es{epoch + 1, cur_loss, cur_acc,
                   test_acc,  seconds,  seconds > 0 ? epoch_examples / seconds : 0};

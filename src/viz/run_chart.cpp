@@ -3,20 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
+#include "d2l/core/history.h"
 
 namespace d2l {
 namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double number_or_nan(const nlohmann::json& obj, const char* key) {
-  const auto it = obj.find(key);
-  return it != obj.end() && it->is_number() ? it->get<double>() : kNaN;
-}
 
 std::string folder_name(const std::string& path) {
   std::string dir =
@@ -43,37 +38,23 @@ const std::vector<double>& metric_values(const RunMetrics& r, const std::string&
 }  // namespace
 
 RunMetrics read_run_metrics(const std::string& path) {
-  const std::string text = read_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    throw bad_input(path + ": not JSON: " + std::string(e.what()).substr(0, 120));
-  }
-  if (!j.is_object()) throw bad_input(path + ": expected a JSON object");
+  const History h = History::from_json(read_file(path), path);
   RunMetrics r;
   r.path = path;
-  r.model = j.value("model", std::string());
-  r.dataset = j.value("dataset", std::string());
-  if (j.contains("epochs") && j["epochs"].is_number_integer()) r.epochs = j["epochs"].get<int>();
-  const auto add = [&](double x, const nlohmann::json& p) {
+  r.model = h.model;
+  r.dataset = h.dataset;
+  r.epochs = static_cast<int>(h.epochs);
+  const auto add = [&](double x, double loss, double train_acc, double test_acc) {
     r.x.push_back(x);
-    r.loss.push_back(number_or_nan(p, "loss"));
-    r.train_acc.push_back(number_or_nan(p, "train_acc"));
-    r.test_acc.push_back(number_or_nan(p, "test_acc"));
+    r.loss.push_back(loss);
+    r.train_acc.push_back(train_acc);
+    r.test_acc.push_back(test_acc);
   };
-  if (j.contains("points") && j["points"].is_array() && !j["points"].empty()) {
-    for (const auto& p : j["points"]) {
-      if (!p.is_object() || !p.contains("x") || !p["x"].is_number())
-        throw bad_input(path + ": points: each needs a number \"x\"");
-      add(p["x"].get<double>(), p);
-    }
-  } else if (j.contains("history") && j["history"].is_array() && !j["history"].empty()) {
-    for (const auto& h : j["history"]) {
-      if (!h.is_object() || !h.contains("epoch") || !h["epoch"].is_number())
-        throw bad_input(path + ": history: each needs a number \"epoch\"");
-      add(h["epoch"].get<double>(), h);
-    }
+  if (!h.points.empty()) {
+    for (const auto& p : h.points) add(p.x, p.loss, p.train_acc, p.test_acc.value_or(kNaN));
+  } else if (!h.per_epoch.empty()) {
+    for (const auto& e : h.per_epoch)
+      add(static_cast<double>(e.epoch), e.loss, e.train_acc, e.test_acc);
   } else {
     throw bad_input(path + ": no \"points\" or \"history\" to draw");
   }

@@ -77,7 +77,7 @@ TEST(Cli, ListShowsBookDefaults) {
 TEST(Cli, BadFlagsGetOneLineAndExit2) {
   TempDir home;
   const std::string d2l = env(home) + bin("d2l") + " train ";
-  expect_one_line_error(run(d2l + "resnet"), 2, "linreg, softmax, mlp, lenet");
+  expect_one_line_error(run(d2l + "resnet50"), 2, "unknown model 'resnet50' (valid: linreg, ");
   expect_one_line_error(run(d2l + "lenet --data imagenet"), 2, "fashion-mnist, mnist, cifar10");
   expect_one_line_error(run(d2l + "lenet --lr 0"), 2, "--lr");
   expect_one_line_error(run(d2l + "lenet --lr -1.5"), 2, "--lr");
@@ -88,6 +88,110 @@ TEST(Cli, BadFlagsGetOneLineAndExit2) {
   expect_one_line_error(run(d2l + "lenet --resume " + home / "none"), 2, "--resume");
   auto r = run(d2l + "lenet --epochs abc");
   EXPECT_EQ(r.code, 2) << r.output;
+}
+
+// Every numeric flag of `d2l train` with values from outside and inside its domain: one line
+// and exit 2, or the documented meaning (checked through --dry-run, which prints the settings).
+// A new flag is covered by adding rows.
+TEST(Cli, NumericFlagsTakeTheirDomainOrGetOneLine) {
+  TempDir home;
+  struct Row {
+    const char* args;
+    int code;
+    const char* key;  // exit 0: the setting in --dry-run's JSON ...
+    double expected;  // ... and its value; exit 2: the flag the line must name
+  };
+  const Row rows[] = {
+      {"--lr=-1", 2, "--lr", 0},
+      {"--lr 0", 2, "--lr", 0},
+      {"--lr nan", 2, "--lr", 0},
+      {"--lr inf", 2, "--lr", 0},
+      {"--lr -inf", 2, "--lr", 0},
+      {"--lr 1e300", 0, "lr", 1e300},
+      {"--lr 0.25", 0, "lr", 0.25},
+      {"--epochs -1", 2, "--epochs", 0},
+      {"--epochs 0", 2, "--epochs", 0},
+      {"--epochs 99999999999", 0, "epochs", 99999999999.0},
+      {"--epochs 1e300", 2, "--epochs", 0},
+      {"--epochs nan", 2, "--epochs", 0},
+      {"--epochs inf", 2, "--epochs", 0},
+      {"--batch-size -1", 2, "--batch-size", 0},
+      {"--batch-size 0", 2, "--batch-size", 0},
+      {"--batch-size nan", 2, "--batch-size", 0},
+      {"--batch-size inf", 2, "--batch-size", 0},
+      {"--batch-size 99999999999", 0, "batch_size", 99999999999.0},
+      {"--resize -1", 2, "--resize", 0},
+      {"--resize 0", 2, "--resize", 0},
+      {"--resize 99999", 2, "--resize", 0},
+      {"--resize nan", 2, "--resize", 0},
+      {"--resize 64", 0, "resize", 64},
+      {"--threads -1", 2, "--threads", 0},
+      {"--threads 0", 2, "--threads", 0},
+      {"--threads 99999999999", 2, "--threads", 0},
+      {"--threads inf", 2, "--threads", 0},
+      {"--threads 2", 0, "threads", 2},
+      {"--grad-clip -1", 2, "--grad-clip", 0},
+      {"--grad-clip nan", 2, "--grad-clip", 0},
+      {"--grad-clip inf", 2, "--grad-clip", 0},
+      {"--grad-clip 0", 0, "grad_clip", 0},
+      {"--grad-clip 1e300", 0, "grad_clip", 1e300},
+      {"--max-steps -1", 2, "--max-steps", 0},
+      {"--max-steps 0", 2, "--max-steps", 0},
+      {"--max-steps nan", 2, "--max-steps", 0},
+      {"--max-steps 99999999999", 0, "max_steps", 99999999999.0},
+      {"--seed -1", 2, "--seed", 0},
+      {"--seed nan", 2, "--seed", 0},
+      {"--seed inf", 2, "--seed", 0},
+      {"--seed 0", 0, "seed", 0},
+      {"--seed 99999999999", 0, "seed", 99999999999.0},
+  };
+  for (const auto& row : rows) {
+    const auto r =
+        run(env(home) + bin("d2l") + " train lenet --dry-run --out " + home / "o" + " " + row.args);
+    if (row.code == 2) {
+      expect_one_line_error(r, 2, row.key);
+      continue;
+    }
+    ASSERT_EQ(r.code, 0) << row.args << ": " << r.output;
+    const auto j = nlohmann::json::parse(r.output);
+    EXPECT_DOUBLE_EQ(j.at(row.key).get<double>(), row.expected) << row.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(home / "o")) << "--dry-run wrote the run folder";
+}
+
+TEST(Cli, DivergedRunExits1AndKeepsTheLastSoundCheckpoint) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string base = env(home) + bin("d2l") + " train mlp --threads 1 --data-dir " +
+                           home.str() + " --batch-size 50 -q --no-chart ";
+  // Diverges in its first epoch: no checkpoint at all, metrics say why.
+  auto r = run("(" + base + "--lr 1e12 --epochs 2 --out " + home / "bad" + " >/dev/null)");
+  expect_one_line_error(r, 1, "lower --lr (now 1e+12) or use --grad-clip");
+  EXPECT_NE(r.output.find("at epoch 1, step "), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(home / "bad/checkpoint.pt"));
+  EXPECT_NE(read_json(home / "bad/metrics.json").value("divergence", "").find("at epoch 1"),
+            std::string::npos);
+  // One sound epoch, then a resume with a learning rate that blows up: the sound checkpoint stays.
+  ASSERT_EQ(run(base + "--lr 0.1 --epochs 1 --out " + home / "good").code, 0);
+  const std::string sound = d2l::read_file(home / "good/checkpoint.pt");
+  r = run("(" + env(home) + bin("d2l") + " train --threads 1 --data-dir " + home.str() +
+          " -q --no-chart --epochs 3 --lr 1e12 --resume " + home / "good" + " >/dev/null)");
+  expect_one_line_error(r, 1, "at epoch 2, step ");
+  EXPECT_EQ(d2l::read_file(home / "good/checkpoint.pt"), sound);
+  // The book's behaviour on request: train on to the end.
+  r = run(base + "--lr 1e12 --epochs 1 --no-divergence-stop --out " + home / "on");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+TEST(Cli, MaxStepsMakesASmokeRun) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  auto r = run(env(home) + bin("d2l") + " train lenet --threads 1 -q --no-chart --data-dir " +
+               home.str() + " --batch-size 8 --max-steps 2 --out " + home / "s");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = read_json(home / "s/metrics.json");
+  EXPECT_EQ(j["examples_seen"], 16);
+  EXPECT_EQ(j["history"].size(), 1u);
 }
 
 TEST(Cli, MissingDataSetNamesPlacesAndWays) {

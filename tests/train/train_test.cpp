@@ -126,24 +126,6 @@ TEST(Checkpoint, CorruptOrForeignFilesAreBadInput) {
   EXPECT_THROW(d2l::load_checkpoint(dir / "trunc.pt", net, opt), d2l::Error);
 }
 
-TEST(History, JsonRoundTrip) {
-  d2l::History h;
-  h.model = "lenet";
-  h.dataset = "fashion-mnist";
-  h.per_epoch.push_back({1, 0.5, 0.8, 0.75, 2.0, 1000});
-  h.points.push_back({0.2, 0.9, 0.6, std::nullopt});
-  h.points.push_back({1.0, 0.5, 0.8, 0.75});
-  h.examples_seen = 2000;
-  auto back = d2l::History::from_json(h.to_json());
-  EXPECT_EQ(back.model, "lenet");
-  EXPECT_DOUBLE_EQ(back.test_acc(), 0.75);
-  EXPECT_DOUBLE_EQ(back.examples_per_sec(), 1000);
-  EXPECT_FALSE(back.points[0].test_acc);
-  EXPECT_TRUE(back.points[1].test_acc);
-  EXPECT_THROW(d2l::History::from_json("{", "m.json"), d2l::Error);
-  EXPECT_NE(h.to_csv().find("epoch,loss,train_acc,test_acc"), std::string::npos);
-}
-
 TEST(TrainCh6, PrintsTheBookSummary) {
   auto [train, test] = small_data(64);
   auto net = d2l::make_model("lenet");

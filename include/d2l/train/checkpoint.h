@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "d2l/train/history.h"
+#include "d2l/core/history.h"
 
 namespace d2l {
 

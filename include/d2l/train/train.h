@@ -5,8 +5,8 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/optimizer.h>
 
+#include "d2l/core/history.h"
 #include "d2l/data/loader.h"
-#include "d2l/train/history.h"
 
 namespace d2l {
 
@@ -22,9 +22,11 @@ History train_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
 
 /// The book's `train_ch6`: Xavier initialisation, SGD with `lr`, cross-entropy loss, on `device`;
 /// prints "training on DEVICE", then "loss L, train acc A, test acc T" and
-/// "N examples/sec on DEVICE". Returns the history.
+/// "N examples/sec on DEVICE". Returns the history. When the loss becomes NaN, infinite or
+/// 1000 x the first step's, training stops within a fifth of an epoch and d2l::Error names the
+/// step (`stop_on_divergence = false` trains on, as the book's code does).
 History train_ch6(torch::nn::Sequential& net, const data::DataLoader& train,
                   const data::DataLoader& test, std::int64_t num_epochs, double lr,
-                  c10::Device device);
+                  c10::Device device, bool stop_on_divergence = true);
 
 }  // namespace d2l

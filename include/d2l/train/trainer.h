@@ -11,9 +11,9 @@
 #include <optional>
 #include <string>
 
+#include "d2l/core/history.h"
 #include "d2l/data/loader.h"
 #include "d2l/train/checkpoint.h"
-#include "d2l/train/history.h"
 
 namespace d2l {
 
@@ -30,6 +30,28 @@ struct TrainerOptions {
   /// Keep convolution weights and inputs channels-last (NHWC): the same arithmetic, in oneDNN's
   /// NHWC kernels. Off by default: with d2l::AvgPool2d's NCHW kernel LeNet is faster without.
   std::optional<bool> channels_last;
+  /// Stop after this many optimiser steps in this fit, and evaluate on at most this many test
+  /// batches (smoke runs, benchmarks). The epoch it ends in counts as finished.
+  std::optional<std::int64_t> max_steps;
+  /// Stop when training diverges: a step's loss is NaN or infinite, or above
+  /// `divergence_factor` times the first step's. Every step is checked on the device, without a
+  /// synchronisation; the check is read where the metrics are (at least five times an epoch).
+  /// No checkpoint is written after the first bad step, so the last one on disk is sound.
+  bool stop_on_divergence = true;
+  double divergence_factor = 1e3;  ///< see stop_on_divergence
+};
+
+/// Where and how a run diverged.
+struct Divergence {
+  enum class Kind { NaN, Infinite, Exploded };
+  Kind kind = Kind::NaN;
+  std::int64_t epoch = 0;  ///< 1-based
+  std::int64_t step = 0;   ///< 1-based, within the epoch
+  double loss = 0;         ///< the step's loss
+  double first_loss = 0;   ///< the first step's loss (the reference for Exploded)
+  /// "loss became NaN at epoch 1, step 3" / "loss 3.7e+09 exceeded 1000 x the first step's
+  /// (2.31) at epoch 1, step 5".
+  std::string describe() const;
 };
 
 /// What a per-batch callback sees.
@@ -64,6 +86,9 @@ class Trainer {
               const History& meta = {});
   /// True when the last fit ended on a stop request.
   bool stopped() const { return stopped_; }
+  /// Set when the last fit was stopped because training diverged (see
+  /// TrainerOptions::stop_on_divergence); the history's `divergence` holds describe().
+  const std::optional<Divergence>& divergence() const { return divergence_; }
   /// Asks a running fit to stop after the current batch (safe from a signal handler).
   static void request_stop() { stop_flag().store(true); }
   /// Clears a stop request.
@@ -78,6 +103,7 @@ class Trainer {
   TrainState state_;
   bool stopped_ = false;
   bool channels_last_ = false;
+  std::optional<Divergence> divergence_;
   std::function<void(const BatchEvent&)> on_batch_;
   std::function<void(const EpochStats&, const History&)> on_epoch_;
   std::function<void(const ChartPoint&)> on_point_;

@@ -1,0 +1,62 @@
+#pragma once
+/// \file d2l/core/history.h
+/// What a training run measured, per epoch and at the book's chart points.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace d2l {
+
+/// One finished epoch.
+struct EpochStats {
+  std::int64_t epoch = 0;       ///< 1-based
+  double loss = 0;              ///< mean training loss over the epoch
+  double train_acc = 0;         ///< training accuracy over the epoch
+  double test_acc = 0;          ///< accuracy on the test iterable after the epoch
+  double seconds = 0;           ///< time spent in training steps (the book's timer)
+  double examples_per_sec = 0;  ///< training examples / seconds
+};
+
+/// A point of the book's training chart (five per epoch, x in epochs).
+struct ChartPoint {
+  double x = 0;
+  double loss = 0;
+  double train_acc = 0;
+  std::optional<double> test_acc;  ///< only at the end of an epoch
+};
+
+/// The history of a run, with the settings that produced it.
+struct History {
+  std::string model, dataset, device;
+  std::int64_t epochs = 0;  ///< epochs asked for
+  std::int64_t batch_size = 0;
+  double lr = 0;
+  std::uint64_t seed = 0;
+  std::int64_t resize = 0;  ///< images resized to resize x resize (0: the data set's own size)
+  double grad_clip = 0;     ///< gradient norm clipped to this (0: off)
+  /// Empty while training is sound; else why it was stopped as diverging ("loss became NaN at
+  /// epoch 1, step 3").
+  std::string divergence;
+  std::vector<EpochStats> per_epoch;
+  std::vector<ChartPoint> points;
+  /// Final figures (those of the last epoch; examples_per_sec over all epochs, as the book).
+  double loss() const { return per_epoch.empty() ? 0 : per_epoch.back().loss; }
+  double train_acc() const { return per_epoch.empty() ? 0 : per_epoch.back().train_acc; }
+  double test_acc() const { return per_epoch.empty() ? 0 : per_epoch.back().test_acc; }
+  double seconds() const;
+  double examples_per_sec() const;
+  std::int64_t examples_seen = 0;  ///< training examples over all epochs
+  double first_batch_seconds = 0;  ///< from process start to the first batch ready (this process)
+
+  /// The metrics.json document (see docs/train.md for the schema).
+  std::string to_json() const;
+  /// Parses what to_json wrote (the one reader of metrics.json: `d2l plot`, resume, the library).
+  /// Missing numbers read as NaN (an epoch needs its "epoch", a point its "x"); throws
+  /// d2l::Error (BadInput) naming `name` and the fault when the text is not such a document.
+  static History from_json(const std::string& text, const std::string& name = "metrics.json");
+  /// metrics.csv: epoch,loss,train_acc,test_acc,seconds,examples_per_sec.
+  std::string to_csv() const;
+};
+
+}  // namespace d2l

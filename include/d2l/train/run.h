@@ -1,0 +1,78 @@
+#pragma once
+/// \file d2l/train/run.h
+/// A training run as `d2l train` does it, in the library: the book's settings for a model, the
+/// merge with a checkpoint's settings on resume, the run folder (metrics.json, metrics.csv,
+/// checkpoint.pt, the chart, predictions, confusion matrix), the divergence stop (LibTorch).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "d2l/train/checkpoint.h"
+#include "d2l/train/trainer.h"
+
+namespace d2l {
+
+/// What a user asks of a run. Every "not given" is an empty optional or string: the book's
+/// default for the model (or, on resume, the checkpoint's setting) fills it.
+struct RunOptions {
+  std::string model;     ///< a name from model_specs(); may be empty with `resume`
+  std::string data;      ///< fashion-mnist, mnist or cifar10 (empty: the model's)
+  std::string data_dir;  ///< searched first for the data set's files
+  std::string device = "auto";
+  std::string out;     ///< the run folder (empty: runs/MODEL-YYYYmmdd-HHMMSS, or the resumed one)
+  std::string resume;  ///< a run folder or checkpoint file to continue
+  std::string plot;    ///< the chart's file (.png .svg .pdf; empty: OUT/training.png)
+  std::optional<std::int64_t> epochs, batch_size, resize, threads, max_steps;
+  std::optional<double> lr, grad_clip;
+  std::optional<std::uint64_t> seed;
+  bool download = true;            ///< download a missing data set
+  bool prefetch = false;           ///< build the next batch on a background thread
+  bool stop_on_divergence = true;  ///< see TrainerOptions::stop_on_divergence
+  bool verbose = true;             ///< the book's lines on stdout
+  bool progress = true;            ///< a progress bar on a terminal
+  bool terminal_chart = true;      ///< the live chart on a terminal
+};
+
+/// The settings a run will use: the options checked and merged with the model's defaults and
+/// the checkpoint's settings. Nothing is touched on disk to make it.
+struct RunPlan {
+  std::string model, data, data_dir, device, out, plot;
+  std::string checkpoint_in;  ///< the checkpoint resumed ("" for a fresh run)
+  std::int64_t epochs = 0, batch_size = 0, resize = 0, threads = 0;
+  std::optional<std::int64_t> max_steps;
+  double lr = 0, grad_clip = 0;
+  std::uint64_t seed = 42;
+  TrainState resumed;  ///< where the checkpoint stands (empty for a fresh run)
+  /// The plan as JSON (what `d2l train --dry-run` prints).
+  std::string to_json() const;
+};
+
+/// Checks `o` and resolves it into a plan. Throws d2l::Error (BadInput) naming the flag for a
+/// value outside its domain (--lr: finite and > 0; --epochs, --batch-size, --max-steps,
+/// --threads: >= 1; --resize: 1..4096; --grad-clip: finite and >= 0, 0 is off), an unknown
+/// model or data set, or a checkpoint that is missing, corrupt, of another model or data set, or
+/// already trained as far as asked.
+RunPlan plan_run(const RunOptions& o);
+
+/// How a run ended.
+enum class RunStatus { Finished, Interrupted, Diverged };
+
+/// What a run did.
+struct RunResult {
+  RunStatus status = RunStatus::Finished;
+  History history;
+  std::string out;                   ///< the run folder
+  std::vector<std::string> written;  ///< files written in it (names)
+  std::optional<Divergence> divergence;
+};
+
+/// Runs `plan` (from plan_run) with the output options of `o`: trains, writing the run folder as
+/// it goes (metrics after every epoch, the checkpoint atomically, the chart live), then the
+/// book's predictions and a confusion matrix. Interrupted (SIGINT/SIGTERM, see
+/// install_stop_signals) leaves a checkpoint that resumes exactly; diverged leaves the last sound
+/// checkpoint and the metrics with their `divergence`. Throws d2l::Error for a missing data set
+/// or an unwritable folder.
+RunResult train_run(const RunPlan& plan, const RunOptions& o = {});
+
+}  // namespace d2l

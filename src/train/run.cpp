@@ -1,0 +1,328 @@
+#include "d2l/train/run.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "d2l/core/atomic_file.h"
+#include "d2l/core/device.h"
+#include "d2l/core/error.h"
+#include "d2l/core/timer.h"
+#include "d2l/data/loader.h"
+#include "d2l/data/registry.h"
+#include "d2l/data/synthetic.h"
+#include "d2l/models/linear.h"
+#include "d2l/models/registry.h"
+#include "d2l/train/visualize.h"
+#include "d2l/viz/animator.h"
+
+namespace fs = std::filesystem;
+
+namespace d2l {
+namespace {
+
+constexpr std::int64_t kMaxResize = 4096;
+constexpr std::int64_t kMaxThreads = 4096;
+
+std::string fmt_number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+void check_at_least_one(const std::optional<std::int64_t>& v, const char* flag) {
+  if (v && *v < 1)
+    throw bad_input(std::string(flag) + " must be at least 1, got " + std::to_string(*v));
+}
+
+void check_options(const RunOptions& o) {
+  if (o.lr && !(std::isfinite(*o.lr) && *o.lr > 0))
+    throw bad_input("--lr must be a finite number > 0, got " + fmt_number(*o.lr));
+  if (o.grad_clip && !(std::isfinite(*o.grad_clip) && *o.grad_clip >= 0))
+    throw bad_input("--grad-clip must be a finite number >= 0 (0: off), got " +
+                    fmt_number(*o.grad_clip));
+  check_at_least_one(o.epochs, "--epochs");
+  check_at_least_one(o.batch_size, "--batch-size");
+  check_at_least_one(o.max_steps, "--max-steps");
+  check_at_least_one(o.threads, "--threads");
+  if (o.threads && *o.threads > kMaxThreads)
+    throw bad_input("--threads must be at most " + std::to_string(kMaxThreads) + ", got " +
+                    std::to_string(*o.threads));
+  if (o.resize && (*o.resize < 1 || *o.resize > kMaxResize))
+    throw bad_input("--resize must be between 1 and " + std::to_string(kMaxResize) + ", got " +
+                    std::to_string(*o.resize));
+}
+
+std::string default_out(const std::string& model) {
+  char stamp[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return "runs/" + model + "-" + stamp;
+}
+
+void make_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw Error("--out " + dir +
+                ": cannot create: " + (ec ? ec.message() : std::string("not a folder")));
+}
+
+void write_metrics(const std::string& dir, const History& h) {
+  write_file_atomic(dir + "/metrics.json", h.to_json());
+  write_file_atomic(dir + "/metrics.csv", h.to_csv());
+}
+
+RunResult train_linreg(const RunPlan& p, const RunOptions& o) {
+  torch::manual_seed(p.seed);
+  auto true_w = torch::tensor({2.0, -3.4});
+  const double true_b = 4.2;
+  const std::int64_t n = 1000;
+  auto [features, labels] = data::synthetic_data(true_w, true_b, n);
+  auto w = torch::normal(0, 0.01, {2, 1}).requires_grad_(true);
+  auto b = torch::zeros({1}).requires_grad_(true);
+  RunResult r;
+  History& h = r.history;
+  h.model = "linreg";
+  h.dataset = "synthetic";
+  h.device = "cpu";
+  h.epochs = p.epochs;
+  h.batch_size = p.batch_size;
+  h.lr = p.lr;
+  h.seed = p.seed;
+  Timer timer;
+  std::int64_t steps = 0;
+  double first_loss = -1;
+  for (std::int64_t epoch = 0; epoch < p.epochs; ++epoch) {
+    timer.start();
+    for (auto& [X, y] : data::data_iter(p.batch_size, features, labels)) {
+      auto l = squared_loss(linreg(X, w, b), y);
+      l.sum().backward();
+      sgd({w, b}, p.lr, p.batch_size);
+      if (p.max_steps && ++steps >= *p.max_steps) break;
+    }
+    const double secs = timer.stop();
+    torch::NoGradGuard g;
+    const double train_l = squared_loss(linreg(features, w, b), labels).mean().item<double>();
+    if (first_loss < 0) first_loss = train_l;
+    h.per_epoch.push_back({epoch + 1, train_l, 0, 0, secs, static_cast<double>(n) / secs});
+    h.points.push_back({static_cast<double>(epoch + 1), train_l, 0, std::nullopt});
+    h.examples_seen += n;
+    if (o.verbose) std::printf("epoch %lld, loss %f\n", static_cast<long long>(epoch + 1), train_l);
+    if (o.stop_on_divergence && (!std::isfinite(train_l) || train_l > 1e3 * first_loss)) {
+      Divergence d;
+      d.kind = std::isnan(train_l)   ? Divergence::Kind::NaN
+               : std::isinf(train_l) ? Divergence::Kind::Infinite
+                                     : Divergence::Kind::Exploded;
+      d.epoch = epoch + 1;
+      d.step = (n + p.batch_size - 1) / p.batch_size;
+      d.loss = train_l;
+      d.first_loss = first_loss;
+      h.divergence = d.describe();
+      r.divergence = d;
+      r.status = RunStatus::Diverged;
+      break;
+    }
+    if (p.max_steps && steps >= *p.max_steps) break;
+  }
+  if (o.verbose && r.status == RunStatus::Finished) {
+    const auto dw = (true_w - w.detach().reshape(true_w.sizes()));
+    std::printf("error in estimating w: [%g, %g]\nerror in estimating b: %g\n",
+                dw[0].item<double>(), dw[1].item<double>(), true_b - b.detach().item<double>());
+  }
+  if (!p.out.empty()) {
+    make_dir(p.out);
+    write_metrics(p.out, h);
+    r.out = p.out;
+    r.written = {"metrics.json", "metrics.csv"};
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string RunPlan::to_json() const {
+  nlohmann::json j = {{"model", model},
+                      {"data", data},
+                      {"data_dir", data_dir},
+                      {"device", device},
+                      {"out", out},
+                      {"plot", plot},
+                      {"epochs", epochs},
+                      {"batch_size", batch_size},
+                      {"lr", lr},
+                      {"resize", resize},
+                      {"seed", seed},
+                      {"grad_clip", grad_clip},
+                      {"threads", threads},
+                      {"resume", checkpoint_in}};
+  j["max_steps"] = max_steps ? nlohmann::json(*max_steps) : nlohmann::json(nullptr);
+  if (!checkpoint_in.empty()) j["resume_at"] = {{"epoch", resumed.epoch}, {"batch", resumed.batch}};
+  return j.dump(2) + "\n";
+}
+
+RunPlan plan_run(const RunOptions& o) {
+  check_options(o);
+  RunPlan p;
+  p.model = o.model;
+  p.data = o.data;
+  p.data_dir = o.data_dir;
+  p.device = o.device;
+  p.out = o.out;
+  p.plot = o.plot;
+  p.max_steps = o.max_steps;
+  p.threads = o.threads.value_or(0);
+  const History* prior = nullptr;
+  if (!o.resume.empty()) {
+    p.checkpoint_in = fs::is_directory(o.resume) ? o.resume + "/checkpoint.pt" : o.resume;
+    if (!fs::exists(p.checkpoint_in))
+      throw bad_input("--resume " + o.resume + ": no checkpoint.pt there");
+    p.resumed = read_checkpoint_state(p.checkpoint_in);
+    prior = &p.resumed.history;
+    if (!o.model.empty() && o.model != prior->model)
+      throw bad_input("--resume " + o.resume + ": checkpoint is of model " + prior->model +
+                      ", not " + o.model);
+    p.model = prior->model;
+    if (!o.data.empty() && o.data != prior->dataset)
+      throw bad_input("--resume " + o.resume + ": checkpoint is on " + prior->dataset + ", not " +
+                      o.data);
+    p.data = prior->dataset;
+    if (o.resize && prior->resize != 0 && *o.resize != prior->resize)
+      throw bad_input("--resume " + o.resume + ": checkpoint's network takes images of " +
+                      std::to_string(prior->resize) + " pixels, not --resize " +
+                      std::to_string(*o.resize));
+    if (o.seed && *o.seed != prior->seed)
+      throw bad_input("--resume " + o.resume + ": the run's seed is " +
+                      std::to_string(prior->seed) + "; --seed " + std::to_string(*o.seed) +
+                      " would not continue it");
+    if (p.out.empty())
+      p.out = fs::is_directory(o.resume) ? o.resume : fs::path(o.resume).parent_path().string();
+  }
+  if (p.model.empty()) throw bad_input("train: name a MODEL (see d2l train --list)");
+  const ModelSpec& spec = model_spec(p.model);
+  // A user's value first, then the checkpoint's, then the book's.
+  p.epochs = o.epochs ? *o.epochs : prior ? prior->epochs : spec.epochs;
+  p.batch_size = o.batch_size ? *o.batch_size : prior ? prior->batch_size : spec.batch_size;
+  p.lr = o.lr ? *o.lr : prior ? prior->lr : spec.lr;
+  p.seed = prior ? prior->seed : o.seed.value_or(42);
+  p.grad_clip = o.grad_clip ? *o.grad_clip : prior ? prior->grad_clip : 0;
+  p.resize = o.resize ? *o.resize : prior ? prior->resize : spec.resize;
+  if (spec.name == "linreg") {
+    p.data = "synthetic";
+    p.resize = 0;
+    return p;
+  }
+  if (p.data.empty()) p.data = spec.dataset;
+  data::dataset_info(p.data);  // validates the name
+  if (p.resumed.epoch >= p.epochs && p.resumed.batch == 0 && !p.checkpoint_in.empty())
+    throw bad_input("--resume " + o.resume + ": already trained " +
+                    std::to_string(p.resumed.epoch) + " epochs; pass --epochs N with N > " +
+                    std::to_string(p.resumed.epoch) + " to go on");
+  if (p.out.empty()) p.out = default_out(p.model);
+  if (p.plot.empty()) p.plot = p.out + "/training.png";
+  return p;
+}
+
+RunResult train_run(const RunPlan& p, const RunOptions& o) {
+  const c10::Device device = parse_device(p.device);
+  if (p.threads > 0) torch::set_num_threads(static_cast<int>(p.threads));
+  if (p.model == "linreg") return train_linreg(p, o);
+  const auto& info = data::dataset_info(p.data);
+  make_dir(p.out);
+
+  torch::manual_seed(p.seed);
+  data::DataOptions dopts;
+  dopts.data_dir = p.data_dir;
+  dopts.download = o.download;
+  dopts.seed = p.seed;
+  dopts.prefetch = o.prefetch;
+  auto [train_iter, test_iter] = data::load_data(p.data, p.batch_size, p.resize, dopts);
+  if (!device.is_cpu()) {  // keep the whole data set on the GPU: batches never cross the bus
+    train_iter.to(device);
+    test_iter.to(device);
+  }
+  const std::int64_t size = p.resize > 0 ? p.resize : info.height;
+  auto net =
+      make_model(p.model, info.channels, size, static_cast<std::int64_t>(info.classes.size()));
+  net->to(device);
+  auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(p.lr));
+
+  // The book's chart: a file redrawn at every point, and live on a terminal.
+  AnimatorOptions aopts;
+  aopts.xlabel = "epoch";
+  aopts.legend = {"train loss", "train acc", "test acc"};
+  aopts.xlim = viz::Range{1, static_cast<double>(p.epochs)};
+  aopts.path = p.plot;
+  aopts.terminal = o.terminal_chart;
+  Animator animator(aopts);
+
+  TrainerOptions topts;
+  topts.max_epochs = p.epochs;
+  topts.device = device;
+  topts.grad_clip = p.grad_clip;
+  topts.verbose = o.verbose;
+  topts.progress = o.progress;
+  topts.epoch_lines = o.progress && !animator.live();  // the live chart shows them
+  topts.checkpoint = p.out + "/checkpoint.pt";
+  topts.max_steps = p.max_steps;
+  topts.stop_on_divergence = o.stop_on_divergence;
+  Trainer trainer(net, opt, topts);
+  if (!p.checkpoint_in.empty()) {
+    trainer.resume(p.checkpoint_in);
+    for (const auto& pt : p.resumed.history.points)
+      animator.add(pt.x, {pt.loss, pt.train_acc, pt.test_acc});
+  }
+  trainer.on_point([&](const ChartPoint& pt) {
+    animator.add(pt.x, {pt.loss, pt.train_acc, pt.test_acc});
+  });
+  trainer.on_epoch([&](const EpochStats&, const History& h) { write_metrics(p.out, h); });
+  History meta;
+  meta.model = p.model;
+  meta.dataset = p.data;
+  meta.batch_size = p.batch_size;
+  meta.lr = p.lr;
+  meta.seed = p.seed;
+  meta.resize = p.resize;
+  meta.grad_clip = p.grad_clip;
+  RunResult r;
+  r.out = p.out;
+  r.history = trainer.fit(train_iter, test_iter, meta);
+  // A resumed run keeps the settings it was asked to go on with.
+  r.history.epochs = p.epochs;
+  write_metrics(p.out, r.history);
+  r.written = {"metrics.json", "metrics.csv", "checkpoint.pt",
+               fs::path(p.plot).parent_path() == fs::path(p.out)
+                   ? fs::path(p.plot).filename().string()
+                   : p.plot};
+  if (animator.live()) animator.detach_terminal();
+  if (trainer.divergence()) {
+    r.status = RunStatus::Diverged;
+    r.divergence = trainer.divergence();
+    return r;
+  }
+  if (trainer.stopped()) {
+    r.status = RunStatus::Interrupted;
+    return r;
+  }
+  // The book's predict_ch3 and a confusion matrix of the test set.
+  if (predict_ch3(trainer.net(), test_iter, device, 8, info.classes, p.out + "/predictions.png"))
+    r.written.push_back("predictions.png");
+  try {
+    const auto counts =
+        confusion_counts(trainer.net(), test_iter, device, static_cast<int>(info.classes.size()));
+    if (viz::try_save_figure(make_confusion_figure(counts, info.classes), p.out + "/confusion.png"))
+      r.written.push_back("confusion.png");
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::fprintf(stderr, "d2l: warning: confusion matrix not drawn: %s\n",
+                 what.substr(0, what.find('\n')).c_str());
+  }
+  return r;
+}
+
+}  // namespace d2l

@@ -1,0 +1,57 @@
+#include "d2l/core/history.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "d2l/core/error.h"
+
+TEST(History, JsonRoundTrip) {
+  d2l::History h;
+  h.model = "lenet";
+  h.dataset = "fashion-mnist";
+  h.resize = 96;
+  h.grad_clip = 1.5;
+  h.per_epoch.push_back({1, 0.5, 0.8, 0.75, 2.0, 1000});
+  h.points.push_back({0.2, 0.9, 0.6, std::nullopt});
+  h.points.push_back({1.0, 0.5, 0.8, 0.75});
+  h.examples_seen = 2000;
+  auto back = d2l::History::from_json(h.to_json());
+  EXPECT_EQ(back.model, "lenet");
+  EXPECT_EQ(back.resize, 96);
+  EXPECT_DOUBLE_EQ(back.grad_clip, 1.5);
+  EXPECT_TRUE(back.divergence.empty());
+  EXPECT_DOUBLE_EQ(back.test_acc(), 0.75);
+  EXPECT_DOUBLE_EQ(back.examples_per_sec(), 1000);
+  EXPECT_FALSE(back.points[0].test_acc);
+  EXPECT_TRUE(back.points[1].test_acc);
+  EXPECT_NE(h.to_csv().find("epoch,loss,train_acc,test_acc"), std::string::npos);
+}
+
+TEST(History, ADivergedRunStaysReadable) {
+  d2l::History h;
+  h.divergence = "loss became NaN at epoch 1, step 3";
+  h.points.push_back({0.2, std::numeric_limits<double>::quiet_NaN(), 0.1, std::nullopt});
+  const auto back = d2l::History::from_json(h.to_json());
+  EXPECT_EQ(back.divergence, h.divergence);
+  ASSERT_EQ(back.points.size(), 1u);
+  EXPECT_TRUE(std::isnan(back.points[0].loss));  // NaN is written as null and read back as NaN
+}
+
+TEST(History, MissingNumbersReadAsNaNAndBadDocumentsNameTheFile) {
+  const auto h = d2l::History::from_json(R"({"history": [{"epoch": 2, "loss": 0.4}]})", "m.json");
+  ASSERT_EQ(h.per_epoch.size(), 1u);
+  EXPECT_EQ(h.per_epoch[0].epoch, 2);
+  EXPECT_TRUE(std::isnan(h.per_epoch[0].test_acc));
+  for (const char* text : {"{", "[1]", R"({"history": 3})", R"({"history": [{"loss": 1}]})",
+                           R"({"points": [{"loss": 1}]})", R"({"lr": "fast"})"}) {
+    try {
+      d2l::History::from_json(text, "runs/a/metrics.json");
+      ADD_FAILURE() << text;
+    } catch (const d2l::Error& e) {
+      EXPECT_EQ(e.exit_code(), 2) << text;
+      EXPECT_EQ(std::string(e.what()).rfind("runs/a/metrics.json: ", 0), 0u) << e.what();
+    }
+  }
+}
