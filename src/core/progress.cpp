@@ -19,21 +19,6 @@ bool is_terminal(std::FILE* stream) {
   return !(term && std::strcmp(term, "dumb") == 0);
 }
 
-std::string format_duration(double s) {
-  char buf[32];
-  if (s < 0) s = 0;
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.1fs", s);
-  } else if (s < 3600) {
-    const int m = static_cast<int>(s / 60);
-    std::snprintf(buf, sizeof buf, "%dm%02ds", m, static_cast<int>(s - 60 * m));
-  } else {
-    const int h = static_cast<int>(s / 3600);
-    std::snprintf(buf, sizeof buf, "%dh%02dm", h, static_cast<int>((s - 3600 * h) / 60));
-  }
-  return buf;
-}
-
 ProgressBar::ProgressBar(std::size_t total, std::string label, std::FILE* stream)
     : total_(total),
       label_(std::move(label)),

@@ -11,12 +11,10 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
+#include "d2l/core/http.h"
 
 #ifdef D2L_HAVE_OPENSSL
 #include <openssl/evp.h>
-#endif
-#ifdef D2L_HAVE_CURL
-#include <curl/curl.h>
 #endif
 
 namespace fs = std::filesystem;
@@ -118,41 +116,14 @@ std::vector<std::string> labels_of(const std::vector<std::string>& names,
 }
 
 #ifdef D2L_HAVE_CURL
-std::size_t write_cb(char* ptr, std::size_t size, std::size_t n, void* user) {
-  auto* f = static_cast<std::FILE*>(user);
-  return std::fwrite(ptr, size, n, f) * size;
-}
-
-// Downloads url to path (via path.part); returns "" or the error text.
+// Downloads url to path (via path.part, renamed when complete); returns "" or the error text.
 std::string http_get(const std::string& url, const std::string& path) {
-  const std::string part = path + ".part";
-  std::FILE* f = std::fopen(part.c_str(), "wb");
-  if (!f) return "cannot write " + part;
-  CURL* c = curl_easy_init();
-  if (!c) {
-    std::fclose(f);
-    return "cannot start libcurl";
+  try {
+    download_file(url, path);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
   }
-  char err[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "d2l-cpp/" D2L_VERSION);
-  const CURLcode rc = curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  const bool closed = std::fclose(f) == 0;
-  if (rc != CURLE_OK || !closed) {
-    ::unlink(part.c_str());
-    return err[0] ? err : curl_easy_strerror(rc);
-  }
-  if (std::rename(part.c_str(), path.c_str()) != 0) return "cannot rename " + part;
-  return "";
 }
 #endif
 

@@ -1,12 +1,8 @@
 #include "d2l/ops/autostop.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,76 +11,23 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <thread>
 
 #include "d2l/core/atomic_file.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
+#include "d2l/core/paths.h"
+#include "d2l/core/process.h"
+#include "d2l/core/procfs.h"
 #include "d2l/ops/budget.h"
 #include "d2l/ops/jupyter.h"
-#include "d2l/ops/paths.h"
 #include "d2l/ops/pricing.h"
 
 namespace d2l::ops {
 namespace {
 
 using nlohmann::json;
-
-struct ProcStat {
-  pid_t pid = 0, ppid = 0;
-  std::string comm;
-  char state = '?';
-  int tty_nr = 0;
-};
-
-bool read_stat(pid_t pid, ProcStat& out) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!std::getline(in, s)) return false;
-  const auto lp = s.find('('), rp = s.rfind(')');
-  if (lp == std::string::npos || rp == std::string::npos) return false;
-  out.pid = pid;
-  out.comm = s.substr(lp + 1, rp - lp - 1);
-  std::istringstream rest(s.substr(rp + 2));
-  int pgrp = 0, session = 0;
-  rest >> out.state >> out.ppid >> pgrp >> session >> out.tty_nr;
-  return static_cast<bool>(rest);
-}
-
-std::vector<pid_t> all_pids() {
-  std::vector<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    const long v = std::strtol(e->d_name, &end, 10);
-    if (end && *end == '\0' && v > 0) out.push_back(static_cast<pid_t>(v));
-  }
-  ::closedir(d);
-  return out;
-}
-
-std::vector<std::string> read_cmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    const auto z = s.find('\0', start);
-    out.push_back(s.substr(start, z == std::string::npos ? std::string::npos : z - start));
-    if (z == std::string::npos) break;
-    start = z + 1;
-  }
-  return out;
-}
-
-std::string basename_of(const std::string& p) {
-  const auto s = p.find_last_of('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
 
 std::string iso(double t) {
   if (t <= 0) return "never";
@@ -153,19 +96,35 @@ std::vector<ActivitySignal> jupyter_signals(const AutostopOptions& o) {
 
 }  // namespace
 
-std::vector<ActivitySignal> ssh_sessions() {
-  std::map<pid_t, ProcStat> procs;
-  for (pid_t p : all_pids()) {
-    ProcStat st;
-    if (read_stat(p, st)) procs[p] = st;
+const char* verdict_name(AutostopVerdict v) {
+  switch (v) {
+    case AutostopVerdict::busy:
+      return "busy";
+    case AutostopVerdict::active:
+      return "active";
+    case AutostopVerdict::warn:
+      return "warn";
+    case AutostopVerdict::act:
+      return "act";
+    case AutostopVerdict::acted:
+      return "acted";
+    case AutostopVerdict::dry_run_act:
+      return "dry-run-act";
   }
+  return "?";
+}
+
+std::vector<ActivitySignal> ssh_sessions() {
+  std::map<int, procfs::ProcessInfo> procs;
+  for (int p : procfs::list_pids("/"))
+    if (auto st = procfs::read_process_stat("/", p)) procs[p] = std::move(*st);
   std::map<int, ActivitySignal> by_tty;
   for (const auto& [pid, st] : procs) {
     if (st.tty_nr == 0 || st.state == 'Z') continue;
     const unsigned maj = ::major(static_cast<dev_t>(st.tty_nr));
     if (maj < 136 || maj > 143) continue;  // Unix98 pseudo-terminals only
     bool under_sshd = false;
-    pid_t cur = st.ppid;
+    int cur = st.ppid;
     for (int depth = 0; cur > 1 && depth < 64; ++depth) {
       const auto it = procs.find(cur);
       if (it == procs.end()) break;
@@ -197,19 +156,17 @@ std::vector<ActivitySignal> ssh_sessions() {
 
 std::vector<ActivitySignal> training_processes() {
   std::vector<ActivitySignal> out;
-  const pid_t self = ::getpid();
-  for (pid_t p : all_pids()) {
+  const int self = static_cast<int>(::getpid());
+  for (int p : procfs::list_pids("/")) {
     if (p == self) continue;
-    const auto argv = read_cmdline(p);
-    if (argv.size() < 2) continue;
-    const std::string name = basename_of(argv[0]);
-    if (name != "d2l" && name != "d2l-torch") continue;
-    if (std::find(argv.begin() + 1, argv.end(), "train") == argv.end()) continue;
-    ProcStat st;
-    if (!read_stat(p, st) || st.state == 'Z') continue;
+    const auto argv = procfs::split_cmdline(
+        procfs::read_small_file("/", "/proc/" + std::to_string(p) + "/cmdline").value_or(""));
+    if (procfs::classify_process(argv) != procfs::ProcessKind::training_run) continue;
+    const auto st = procfs::read_process_stat("/", p);
+    if (!st || st->state == 'Z' || st->state == 'X') continue;
     ActivitySignal a;
     a.kind = "train";
-    a.pid = p;
+    a.pid = static_cast<pid_t>(p);
     a.busy_now = true;
     std::string cmd;
     for (const auto& x : argv) cmd += (cmd.empty() ? "" : " ") + x;
@@ -254,12 +211,11 @@ std::vector<ActivitySignal> observe(const AutostopOptions& o) {
     if (util.empty()) out.push_back({"gpu", "GPU utilisation n/a: " + why, false, 0, 0});
   }
   if (wants(o, "cpu")) {
-    std::ifstream in("/proc/loadavg");
-    double l1 = 0;
-    if (in >> l1) {
+    if (const auto load = procfs::read_loadavg("/")) {
+      const double l1 = load->one;
       const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
       const double limit =
-          o.max_load >= 0 ? o.max_load : 0.5 * static_cast<double>(ncpu > 0 ? ncpu : 1);
+          o.max_load ? *o.max_load : 0.5 * static_cast<double>(ncpu > 0 ? ncpu : 1);
       char buf[160];
       std::snprintf(buf, sizeof buf,
                     "CPU load %.2f over the last minute (%ld CPUs; busy above %.2f)", l1, ncpu,
@@ -270,12 +226,7 @@ std::vector<ActivitySignal> observe(const AutostopOptions& o) {
   return out;
 }
 
-std::string current_boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  std::getline(in, id);
-  return id;
-}
+std::string current_boot_id() { return procfs::read_boot_id("/").value_or(""); }
 
 AutostopDecision decide(const std::vector<ActivitySignal>& signals, AutostopState& state,
                         double now, const std::string& boot_id, const AutostopOptions& o) {
@@ -300,33 +251,34 @@ AutostopDecision decide(const std::vector<ActivitySignal>& signals, AutostopStat
   d.idle_for = std::max(0.0, now - state.last_active);
   const double warn_at = std::max(0.0, o.idle_s - o.grace_s);
   if (d.busy) {
-    d.verdict = "busy";
+    d.verdict = AutostopVerdict::busy;
     std::string why;
     for (const auto& s : signals)
       if (s.busy_now) why += (why.empty() ? "" : "; ") + s.detail;
     d.summary = "busy: " + why;
   } else if (d.idle_for < warn_at) {
-    d.verdict = "active";
+    d.verdict = AutostopVerdict::active;
     d.summary = "idle for " + format_duration(d.idle_for) + " (last activity " +
                 iso(d.last_active) + "), under the " + format_duration(o.idle_s) + " limit";
   } else if (d.idle_for < o.idle_s) {
-    d.verdict = "warn";
+    d.verdict = AutostopVerdict::warn;
     d.warn_due = state.warned_at < state.last_active;
     d.summary = "idle for " + format_duration(d.idle_for) + ": '" + o.action + "' in " +
                 format_duration(o.idle_s - d.idle_for) +
                 (d.warn_due ? "" : " (users already warned)");
   } else if (state.acted_at >= state.last_active) {
-    d.verdict = "acted";
+    d.verdict = AutostopVerdict::acted;
     d.summary = "idle for " + format_duration(d.idle_for) + "; '" + o.action + "' already ran at " +
                 iso(state.acted_at);
   } else {
-    d.verdict = o.dry_run ? "dry-run-act" : "act";
+    d.verdict = o.dry_run ? AutostopVerdict::dry_run_act : AutostopVerdict::act;
     d.act_due = true;
     d.warn_due = false;
     d.summary = "idle for " + format_duration(d.idle_for) + " (limit " + format_duration(o.idle_s) +
                 "): " + (o.dry_run ? "would run '" : "running '") + o.action + "'";
   }
-  if (d.verdict == "busy" || d.verdict == "active") state.warned_at = 0;
+  if (d.verdict == AutostopVerdict::busy || d.verdict == AutostopVerdict::active)
+    state.warned_at = 0;
   return d;
 }
 
@@ -369,42 +321,6 @@ std::string autostop_log_file(const AutostopOptions& o) {
   return o.log_file.empty() ? config_dir() + "/autostop.log" : o.log_file;
 }
 
-int run_shell(const std::string& command, const std::string& input, double timeout_s) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    ::dup2(fds[0], 0);
-    ::setpgid(0, 0);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[0]);
-  ::signal(SIGPIPE, SIG_IGN);
-  if (!input.empty() && ::write(fds[1], input.data(), input.size()) < 0) {
-  }
-  ::close(fds[1]);
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  int status = 0;
-  while (true) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (r < 0) return -1;
-    if (std::chrono::steady_clock::now() > end) {
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 AutostopDecision check_once(const AutostopOptions& o, bool record_state) {
   const std::string state_path = autostop_state_file(o);
   AutostopState state = load_state(state_path);  // throws on corrupt: never overwrite it
@@ -440,7 +356,7 @@ AutostopDecision check_once(const AutostopOptions& o, bool record_state) {
     reasons += std::string(" | ") + (s.busy_now ? "BUSY " : "") + s.kind + ": " + s.detail;
   if (d.signals.empty())
     reasons += " | no signal: no Jupyter kernel or terminal, SSH session, training run";
-  append_log(log, iso(now) + " [" + d.verdict + "] " + d.summary + reasons);
+  append_log(log, iso(now) + " [" + verdict_name(d.verdict) + "] " + d.summary + reasons);
   const std::string action_cmd = o.action == "shutdown" ? "shutdown -h now" : o.action;
   if (d.warn_due) {
     const std::string msg = "d2l autostop: this machine has been idle for " +
@@ -450,9 +366,13 @@ AutostopDecision check_once(const AutostopOptions& o, bool record_state) {
     if (o.dry_run) {
       append_log(log, iso(now) + " dry-run: would warn users with '" + o.warn_command + "'");
     } else {
-      const int rc = run_shell(o.warn_command, msg, o.command_timeout_s);
-      append_log(log, iso(now) + " warned users with '" + o.warn_command + "' (exit " +
-                          std::to_string(rc) + ")");
+      ChildOptions run;
+      run.input = msg;
+      run.timeout_s = o.command_timeout_s;
+      run.capture = false;
+      const ChildResult rc = run_shell(o.warn_command, run);
+      append_log(log,
+                 iso(now) + " warned users with '" + o.warn_command + "' (" + rc.describe() + ")");
     }
     state.warned_at = now;
   }
@@ -462,8 +382,11 @@ AutostopDecision check_once(const AutostopOptions& o, bool record_state) {
     } else {
       state.acted_at = now;
       save_state(state_path, state);  // before a shutdown can cut us off
-      const int rc = run_shell(action_cmd, "", o.command_timeout_s);
-      append_log(log, iso(now) + " ran '" + action_cmd + "' (exit " + std::to_string(rc) + ")");
+      ChildOptions run;
+      run.timeout_s = o.command_timeout_s;
+      run.capture = false;
+      const ChildResult rc = run_shell(action_cmd, run);
+      append_log(log, iso(now) + " ran '" + action_cmd + "' (" + rc.describe() + ")");
     }
   }
   save_state(state_path, state);

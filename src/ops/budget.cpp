@@ -8,7 +8,7 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/ops/paths.h"
+#include "d2l/core/paths.h"
 
 namespace d2l::ops {
 namespace {

@@ -22,7 +22,8 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/ops/paths.h"
+#include "d2l/core/paths.h"
+#include "d2l/core/process.h"
 
 #ifdef D2L_HAVE_ARGON2
 #include <argon2.h>
@@ -36,7 +37,7 @@
 #include <openssl/x509v3.h>
 #endif
 
-extern char** environ;
+extern char** environ;  // the server inherits our environment, less Jupyter's own variables
 
 namespace d2l::ops {
 namespace {
@@ -88,15 +89,6 @@ void save_config(const NotebookPaths& paths, const json& j) {
 }
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
-bool wait_gone(pid_t pid, double seconds) {
-  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
-    if (!process_alive(pid)) return true;
-    sleep_s(0.1);
-  }
-  return !process_alive(pid);
-}
 
 std::string last_line_of(const std::string& path) {
   std::ifstream in(path);
@@ -320,19 +312,6 @@ std::string ServerInfo::local_url() const {
   return std::string(secure ? "https" : "http") + "://" + host + ":" + std::to_string(port) + base;
 }
 
-bool process_alive(pid_t pid) {
-  if (pid <= 0) return false;
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // our child, now reaped
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const auto rp = s.rfind(')');
-  if (rp != std::string::npos && rp + 2 < s.size() && (s[rp + 2] == 'Z' || s[rp + 2] == 'X'))
-    return false;
-  return true;
-}
-
 ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
   if (opt.port <= 0 || opt.port > 65535)
     throw bad_input("start: port " + std::to_string(opt.port) + " is not in 1..65535");
@@ -402,45 +381,17 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
     }
   }
 
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
-    throw Error(std::string("start: pipe: ") + std::strerror(errno));
-  const pid_t child = ::fork();
-  if (child < 0) throw Error(std::string("start: fork: ") + std::strerror(errno));
-  if (child == 0) {
-    ::setsid();
-    const pid_t grand = ::fork();
-    if (grand == 0) {
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(devnull, 0);
-      ::dup2(log, 1);
-      ::dup2(log, 2);
-      ::execve(argv[0], argv.data(), envp.data());
-      const std::string msg =
-          std::string("[d2l notebook] cannot run ") + argv[0] + ": " + std::strerror(errno) + "\n";
-      if (::write(2, msg.data(), msg.size()) < 0) {
-      }
-      ::_exit(127);
-    }
-    const int32_t g32 = static_cast<int32_t>(grand);
-    if (::write(fds[1], &g32, sizeof g32) < 0) {
-    }
-    ::_exit(grand > 0 ? 0 : 1);
+  DetachedOptions detached;
+  detached.env = env_store;
+  detached.output_fd = log;
+  pid_t pid = 0;
+  try {
+    pid = spawn_detached(args, detached);
+  } catch (const Error&) {
+    ::close(log);
+    throw;
   }
-  ::close(fds[1]);
   ::close(log);
-  int32_t pid = 0;
-  const ssize_t got = ::read(fds[0], &pid, sizeof pid);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  if (got != sizeof pid || pid <= 0) throw Error("start: could not start " + exe);
 
   const std::string runtime_file = paths.runtime_dir + "/jpserver-" + std::to_string(pid) + ".json";
   const auto deadline = Clock::now() + std::chrono::duration<double>(opt.wait_s);

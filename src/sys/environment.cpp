@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "d2l/core/error.h"
+#include "d2l/core/process.h"
 #include "d2l/sys/monitor.h"
 #include "d2l/sys/nvml.h"
 #include "d2l/sys/procfs.h"
@@ -666,83 +667,6 @@ std::vector<Probe> probes_from_torch_json(const std::string& text, const CpuFeat
   return out;
 }
 
-ChildResult run_child(const std::vector<std::string>& argv, double timeout_s) {
-  ChildResult r;
-  if (argv.empty()) {
-    r.error = "no program";
-    return r;
-  }
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    r.error = std::string("pipe: ") + std::strerror(errno);
-    return r;
-  }
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ::close(out_pipe[0]);
-    ::close(out_pipe[1]);
-    r.error = std::string("pipe: ") + std::strerror(errno);
-    return r;
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    r.error = std::string("fork: ") + std::strerror(errno);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
-    return r;
-  }
-  if (pid == 0) {
-    ::dup2(out_pipe[1], STDOUT_FILENO);
-    ::dup2(err_pipe[1], STDERR_FILENO);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-    ::execv(args[0], args.data());
-    const char msg[] = "exec failed\n";
-    ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)ignored;
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
-  char buf[8192];
-  while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - std::chrono::steady_clock::now())
-                          .count();
-    if (left <= 0) {
-      r.timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    const int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 1000)));
-    if (n < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-      if (got > 0) {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
-      } else if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) ::close(f.fd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  if (r.timed_out)
-    r.error = "timed out after " + std::to_string(static_cast<int>(timeout_s)) + " s";
-  return r;
-}
-
 DoctorReport run_doctor(const DoctorOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   DoctorReport r;
@@ -778,7 +702,7 @@ DoctorReport run_doctor(const DoctorOptions& o) {
   } else {
     const ChildResult c = run_child({o.torch_exe, "doctor-torch", "--json"}, o.torch_timeout_s);
     std::vector<Probe> tp;
-    if (c.exit_code == 0 && !c.timed_out) {
+    if (c.ok()) {
       tp = guarded("torch", "torch", [&] { return probes_from_torch_json(c.out, cpu); });
       try {
         const json j = json::parse(c.out);
@@ -790,7 +714,7 @@ DoctorReport run_doctor(const DoctorOptions& o) {
       } catch (const std::exception&) {
       }
     } else {
-      std::string why = c.error.empty() ? "exit " + std::to_string(c.exit_code) : c.error;
+      std::string why = c.describe();
       std::string err = trim(c.err);
       if (!err.empty()) why += ": " + err.substr(0, std::min<std::size_t>(err.find('\n'), 200));
       tp.push_back(make("torch.version", "torch", "LibTorch", ProbeStatus::Fail,

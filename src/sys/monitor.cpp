@@ -34,18 +34,6 @@ nlohmann::json opt(const std::optional<T>& v) {
 
 }  // namespace
 
-std::string classify_process(const std::vector<std::string>& cmdline) {
-  if (cmdline.empty()) return "";
-  for (const auto& a : cmdline)
-    if (a.find("ipykernel_launcher") != std::string::npos || a == "ipykernel") return "jupyter";
-  // `d2l train ...`, `d2l-torch train ...`, perhaps behind an interpreter or a wrapper.
-  for (std::size_t i = 0; i + 1 < cmdline.size(); ++i) {
-    const std::string b = base_name(cmdline[i]);
-    if ((b == "d2l" || b == "d2l-torch") && cmdline[i + 1] == "train") return "d2l-train";
-  }
-  return "";
-}
-
 std::string format_bytes(double bytes) {
   static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   int u = 0;
@@ -135,9 +123,7 @@ Snapshot Monitor::sample() {
   std::vector<Row> rows;
   std::map<int, std::uint64_t> ticks_now;
   for (int pid : list_pids(opt_.root)) {
-    auto stat = read_small_file(opt_.root, "/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) continue;
-    auto p = parse_proc_stat(*stat);
+    auto p = read_process_stat(opt_.root, pid);
     if (!p) continue;
     Row r{std::move(*p), std::nullopt};
     auto it = prev_ticks_.find(pid);
@@ -185,7 +171,7 @@ Snapshot Monitor::sample() {
     const std::string& c = r.info.comm;
     if (c.rfind("python", 0) != 0 && c.rfind("d2l", 0) != 0 && c != "ipykernel") continue;
     ProcessSample ps = detail(r);
-    if (!ps.tag.empty()) s.marked.push_back(std::move(ps));
+    if (ps.tag != ProcessKind::other) s.marked.push_back(std::move(ps));
   }
   for (const auto& g : s.gpus)
     for (const auto& gp : g.processes) {
@@ -213,7 +199,8 @@ nlohmann::json process_json(const ProcessSample& p) {
                    {"user", p.user.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.user)},
                    {"name", p.name},
                    {"command", p.command},
-                   {"tag", p.tag.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.tag)},
+                   {"tag", p.tag == ProcessKind::other ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(process_kind_name(p.tag))},
                    {"cpu_percent", opt(p.cpu_percent)},
                    {"rss_bytes", p.rss_bytes}};
   if (p.gpu_index) {
@@ -437,7 +424,8 @@ std::string render_snapshot(const Snapshot& s, int width) {
                           : "n/a");
         g = gb;
       }
-      const std::string tag = p.tag.empty() ? "" : "[" + p.tag + "] ";
+      const std::string tag =
+          p.tag == ProcessKind::other ? "" : "[" + std::string(process_kind_name(p.tag)) + "] ";
       std::snprintf(line, sizeof line, "  %7d %-10s %6s %9s %s%s%s", p.pid,
                     fit(p.user.empty() ? "n/a" : p.user, 10).c_str(), pct(p.cpu_percent).c_str(),
                     format_bytes(static_cast<double>(p.rss_bytes)).c_str(), g.c_str(), tag.c_str(),

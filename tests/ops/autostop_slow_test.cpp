@@ -7,12 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "d2l/core/error.h"
+#include "d2l/core/http.h"
 #include "d2l/ops/autostop.h"
-#include "d2l/ops/http.h"
 #include "d2l/ops/jupyter.h"
 #include "ops_fixture.h"
 
 using namespace d2l::ops;
+using d2l::HttpClient;
 using namespace ops_test;
 using nlohmann::json;
 

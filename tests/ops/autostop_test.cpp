@@ -64,12 +64,12 @@ void kill_wait(pid_t pid) {
 TEST(AutostopDecide, FirstCheckAndRebootCountFromNow) {
   AutostopState s;
   auto d = decide({}, s, 1000, "boot-a", two_hours());
-  EXPECT_EQ(d.verdict, "active");
+  EXPECT_EQ(d.verdict, AutostopVerdict::active);
   EXPECT_EQ(s.last_active, 1000);
   EXPECT_FALSE(d.notes.empty());
   s.last_active = 1;  // long ago, but another boot
   d = decide({}, s, 100000, "boot-b", two_hours());
-  EXPECT_EQ(d.verdict, "active");
+  EXPECT_EQ(d.verdict, AutostopVerdict::active);
   EXPECT_EQ(s.boot_id, "boot-b");
   EXPECT_EQ(s.last_active, 100000);
 }
@@ -79,21 +79,21 @@ TEST(AutostopDecide, BusySignalResetsAndActivityMovesForward) {
   const double now = 1000 + 3 * 3600;
   ActivitySignal busy{"kernel", "kernel x is busy", true, 0, 0};
   auto d = decide({busy}, s, now, "b", two_hours());
-  EXPECT_EQ(d.verdict, "busy");
+  EXPECT_EQ(d.verdict, AutostopVerdict::busy);
   EXPECT_FALSE(d.act_due);
   EXPECT_EQ(s.last_active, now);
 
   AutostopState s2{"b", 1000, 0, 0};
   ActivitySignal term{"terminal", "terminal 1", false, now - 600, 0};  // 10 min ago: in the window
   d = decide({term}, s2, now, "b", two_hours());
-  EXPECT_EQ(d.verdict, "active");
+  EXPECT_EQ(d.verdict, AutostopVerdict::active);
   EXPECT_DOUBLE_EQ(s2.last_active, now - 600);
   EXPECT_FALSE(d.act_due);
 
   AutostopState s3{"b", 1000, 0, 0};
   ActivitySignal old{"terminal", "terminal 1", false, 500, 0};  // before last_active: ignored
   d = decide({old}, s3, now, "b", two_hours());
-  EXPECT_EQ(d.verdict, "act");
+  EXPECT_EQ(d.verdict, AutostopVerdict::act);
   EXPECT_TRUE(d.act_due);
 }
 
@@ -102,21 +102,21 @@ TEST(AutostopDecide, WarnsOnceThenActsOnce) {
   AutostopState s{"b", t0, 0, 0};
   auto o = two_hours();
   auto d = decide({}, s, t0 + 7200 - 200, "b", o);  // inside the 5 min grace
-  EXPECT_EQ(d.verdict, "warn");
+  EXPECT_EQ(d.verdict, AutostopVerdict::warn);
   EXPECT_TRUE(d.warn_due);
   s.warned_at = t0 + 7000;
   d = decide({}, s, t0 + 7200 - 100, "b", o);
-  EXPECT_EQ(d.verdict, "warn");
+  EXPECT_EQ(d.verdict, AutostopVerdict::warn);
   EXPECT_FALSE(d.warn_due);  // already warned for this idle stretch
   d = decide({}, s, t0 + 7201, "b", o);
   EXPECT_TRUE(d.act_due);
   s.acted_at = t0 + 7201;
   d = decide({}, s, t0 + 8000, "b", o);
-  EXPECT_EQ(d.verdict, "acted");
+  EXPECT_EQ(d.verdict, AutostopVerdict::acted);
   EXPECT_FALSE(d.act_due);
   o.dry_run = true;
   AutostopState s2{"b", t0, 0, 0};
-  EXPECT_EQ(decide({}, s2, t0 + 9000, "b", o).verdict, "dry-run-act");
+  EXPECT_EQ(decide({}, s2, t0 + 9000, "b", o).verdict, AutostopVerdict::dry_run_act);
 }
 
 TEST(AutostopState, CorruptFileIsNamedAndKept) {
@@ -194,9 +194,11 @@ TEST(AutostopCli, DryRunRunsNothing) {
 TEST(AutostopCli, NeverStopsWhileATrainingRunIsAlive) {
   TempDir t;
   const std::string acted = (t.path / "acted").string();
-  // a real process whose command line is `d2l-torch -c ... train`, as `d2l train` exec's it
+  // a real process whose command line is `d2l-torch - train` (python reading its program from
+  // stdin), shaped as `d2l train` exec's `d2l-torch train ...`: d2l-torch, then options, then the
+  // subcommand `train` (the rule of d2l::procfs::classify_process)
   const pid_t pid =
-      spawn("exec -a d2l-torch /usr/bin/python3 -c 'import time; time.sleep(60)' train");
+      spawn("exec -a d2l-torch /usr/bin/python3 - train <<< 'import time; time.sleep(60)'");
   ASSERT_TRUE(wait_for(
       [&] {
         for (const auto& s : training_processes())

@@ -1,4 +1,4 @@
-// Unit tests for d2l/ops/pricing.h, budget.h and paths.h: catalogue CSV parsing and overrides,
+// Unit tests for d2l/ops/pricing.h and budget.h: catalogue CSV parsing and overrides,
 // budget arithmetic, corrupt files that must never be overwritten.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,9 +11,9 @@
 #include <fstream>
 
 #include "d2l/core/atomic_file.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/ops/budget.h"
-#include "d2l/ops/paths.h"
 #include "d2l/ops/pricing.h"
 
 namespace fs = std::filesystem;
@@ -51,19 +51,6 @@ int run_d2l(const std::string& config, const std::string& args, std::string* out
 }
 
 }  // namespace
-
-TEST(Duration, ParsesUnitsAndRejectsGarbage) {
-  EXPECT_DOUBLE_EQ(parse_duration("8h"), 8 * 3600);
-  EXPECT_DOUBLE_EQ(parse_duration("90m"), 90 * 60);
-  EXPECT_DOUBLE_EQ(parse_duration("2d"), 2 * 86400);
-  EXPECT_DOUBLE_EQ(parse_duration("1h30m"), 5400);
-  EXPECT_DOUBLE_EQ(parse_duration("1.5"), 5400);
-  EXPECT_DOUBLE_EQ(parse_duration("45s"), 45);
-  for (const char* bad : {"", "h", "8x", "-1h", "0h", "1h30"}) {
-    EXPECT_THROW(parse_duration(bad), d2l::Error) << bad;
-  }
-  EXPECT_EQ(format_duration(5400), "1h 30m");
-}
 
 TEST(Csv, SplitsQuotedFields) {
   const auto f = split_csv_line(R"(a,"b,c","d ""e""",)");
@@ -159,7 +146,7 @@ TEST(Estimate, CostIsRateTimesHours) {
   const auto& g4 = c.find("g4dn.xlarge");
   EXPECT_DOUBLE_EQ(estimate_cost(p3, 8 * 3600), p3.price * 8);
   // the appendix's exercise: 8 h on a p3.2xlarge against 40 h on a g4dn.xlarge
-  EXPECT_NEAR(estimate_cost(g4, parse_duration("40h")), g4.price * 40, 1e-9);
+  EXPECT_NEAR(estimate_cost(g4, d2l::parse_duration("40h")), g4.price * 40, 1e-9);
   InstanceOffer s;
   s.price = 1;
   s.spot_price = 0.25;

@@ -8,11 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include "d2l/core/error.h"
-#include "d2l/ops/http.h"
+#include "d2l/core/http.h"
+#include "d2l/core/process.h"
 #include "d2l/ops/jupyter.h"
 #include "ops_fixture.h"
 
 using namespace d2l::ops;
+using d2l::HttpClient;
+using d2l::HttpOptions;
+using d2l::process_alive;
+using d2l::url_encode;
 using namespace ops_test;
 using nlohmann::json;
 

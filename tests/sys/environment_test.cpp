@@ -325,20 +325,3 @@ TEST(Doctor, RenderShowsHints) {
   EXPECT_NE(text.find("update-alternatives"), std::string::npos);
   EXPECT_NE(text.find("0 PASS, 1 WARN, 0 FAIL, 0 n/a"), std::string::npos);
 }
-
-TEST(ChildProcess, CapturesOutputAndExitCode) {
-  auto r = sys::run_child({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, 10);
-  EXPECT_EQ(r.exit_code, 3);
-  EXPECT_EQ(r.out, "out\n");
-  EXPECT_EQ(r.err, "err\n");
-  EXPECT_FALSE(r.timed_out);
-  r = sys::run_child({"/nonexistent/program"}, 10);
-  EXPECT_EQ(r.exit_code, 127);
-}
-
-TEST(ChildProcess, TimesOut) {
-  auto r = sys::run_child({"/bin/sleep", "10"}, 0.2);
-  EXPECT_TRUE(r.timed_out);
-  EXPECT_EQ(r.exit_code, -1);
-  EXPECT_FALSE(r.error.empty());
-}

@@ -39,18 +39,6 @@ void write_machine(const FixtureRoot& fx, unsigned long busy, unsigned long kern
 
 }  // namespace
 
-TEST(Classify, JupyterAndTrainRuns) {
-  EXPECT_EQ(sys::classify_process({"python3", "-m", "ipykernel_launcher", "-f", "x.json"}),
-            "jupyter");
-  EXPECT_EQ(sys::classify_process({"/usr/lib/python3/dist-packages/ipykernel_launcher.py"}),
-            "jupyter");
-  EXPECT_EQ(sys::classify_process({"/build/bin/d2l", "train", "lenet"}), "d2l-train");
-  EXPECT_EQ(sys::classify_process({"d2l-torch", "train"}), "d2l-train");
-  EXPECT_EQ(sys::classify_process({"d2l", "monitor"}), "");
-  EXPECT_EQ(sys::classify_process({"mytrain", "train"}), "");
-  EXPECT_EQ(sys::classify_process({}), "");
-}
-
 TEST(Monitor, FixtureRatesMarksAndJson) {
   FixtureRoot fx;
   write_machine(fx, 0, 0);
@@ -73,10 +61,10 @@ TEST(Monitor, FixtureRatesMarksAndJson) {
   ASSERT_EQ(s.top_cpu.size(), 1u);
   EXPECT_EQ(s.top_cpu[0].pid, 10);
   EXPECT_EQ(s.top_cpu[0].user, "root");
-  EXPECT_EQ(s.top_cpu[0].tag, "jupyter");
+  EXPECT_EQ(s.top_cpu[0].tag, d2l::procfs::ProcessKind::jupyter_kernel);
   EXPECT_GT(s.top_cpu[0].cpu_percent.value_or(0), 0.0);
   ASSERT_EQ(s.marked.size(), 2u);
-  EXPECT_EQ(s.marked[1].tag, "d2l-train");
+  EXPECT_EQ(s.marked[1].tag, d2l::procfs::ProcessKind::training_run);
   EXPECT_EQ(s.marked[1].name, "d2l-torch");
   ASSERT_TRUE(s.cgroup);
   EXPECT_EQ(s.cgroup->limit.value_or(0), 2097152u);

@@ -16,13 +16,14 @@
 #include <vector>
 
 #include "../common/command.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
-#include "d2l/ops/paths.h"
 
 namespace {
 
 using nlohmann::json;
 using namespace d2l::ops;
+using d2l::parse_duration;
 
 struct Opts {
   std::string idle = "2h", grace = "5m", interval = "1m";
@@ -60,7 +61,7 @@ json decision_json(const AutostopDecision& d) {
                    {"last_active", s.last_active},
                    {"pid", s.pid}});
   return {{"now", d.now},
-          {"verdict", d.verdict},
+          {"verdict", verdict_name(d.verdict)},
           {"busy", d.busy},
           {"idle_for_s", d.idle_for},
           {"last_active", d.last_active},

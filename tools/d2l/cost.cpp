@@ -9,15 +9,19 @@
 #include <vector>
 
 #include "../common/command.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
+#include "d2l/core/paths.h"
 #include "d2l/ops/budget.h"
-#include "d2l/ops/paths.h"
 #include "d2l/ops/pricing.h"
 
 namespace {
 
 using nlohmann::json;
 using namespace d2l::ops;
+using d2l::config_dir;
+using d2l::format_duration;
+using d2l::parse_duration;
 
 struct Opts {
   bool json = false;

@@ -13,14 +13,15 @@
 #include <vector>
 
 #include "../common/command.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/ops/jupyter.h"
-#include "d2l/ops/paths.h"
 
 namespace {
 
 using nlohmann::json;
 using namespace d2l::ops;
+using d2l::format_duration;
 
 struct Opts {
   std::string dir;

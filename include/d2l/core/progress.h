@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "d2l/core/duration.h"  // format_duration, for the ETA and its callers
+
 namespace d2l {
 
 /// True when `stream` is a terminal (and TERM is not "dumb").
@@ -33,8 +35,5 @@ class ProgressBar {
   double start_;
   double last_draw_ = -1;
 };
-
-/// Formats seconds as `4.2s`, `3m05s` or `1h02m`.
-std::string format_duration(double seconds);
 
 }  // namespace d2l

@@ -6,6 +6,7 @@
 /// runs an action (shut down, or any command). Every decision is logged with its reasons.
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,8 @@ struct AutostopOptions {
   std::string action = "shutdown";    ///< `shutdown`, or a shell command
   std::string warn_command = "wall";  ///< gets the warning on stdin
   bool dry_run = false;               ///< decide and log, run nothing
-  double max_load = -1;               ///< 1-min load average above which the CPU counts as busy
-                                      ///< (<0: half the CPUs)
+  std::optional<double> max_load;     ///< 1-min load average above which the CPU counts as busy
+                                      ///< (not set: half the CPUs)
   double gpu_busy_percent = 5;        ///< GPU utilisation at/above which a GPU counts as busy
   std::vector<std::string> signals{"jupyter", "ssh", "train", "gpu", "cpu"};  ///< which to use
   std::vector<std::string> runtime_dirs;  ///< where Jupyter servers' runtime files are
@@ -52,14 +53,27 @@ struct AutostopState {
   double unlogged_s = 0;   ///< up time not yet written to the ledger, seconds
 };
 
+/// What a check decided.
+enum class AutostopVerdict {
+  busy,         ///< some signal is busy right now
+  active,       ///< idle, but for less than the warning time
+  warn,         ///< idle into the grace period: users are (or were) warned
+  act,          ///< idle past the limit: the action runs now
+  acted,        ///< idle past the limit, and the action already ran
+  dry_run_act,  ///< as `act`, but with --dry-run: nothing runs
+};
+
+/// The verdict as logs and `--json` write it: busy, active, warn, act, acted, dry-run-act.
+const char* verdict_name(AutostopVerdict verdict);
+
 /// A decision with its reasons.
 struct AutostopDecision {
   double now = 0;
   bool busy = false;       ///< some signal is busy right now
   double last_active = 0;  ///< after this observation
   double idle_for = 0;     ///< now - last_active, seconds
-  std::string verdict;     ///< busy, active, warn, act, acted (already ran), dry-run-act
-  std::string summary;     ///< one line in plain words
+  AutostopVerdict verdict = AutostopVerdict::active;
+  std::string summary;  ///< one line in plain words
   std::vector<ActivitySignal> signals;
   std::vector<std::string> notes;  ///< e.g. `first check since boot: counting from now`
   bool warn_due = false;           ///< a warning should go out now
@@ -93,10 +107,6 @@ AutostopDecision check_once(const AutostopOptions& opts, bool record_state = tru
 std::string autostop_state_file(const AutostopOptions& opts);
 std::string autostop_log_file(const AutostopOptions& opts);
 
-/// Runs `/bin/sh -c command` with `input` on its stdin, killing it after `timeout_s`. Returns its
-/// exit status (or -1 when killed or not started).
-int run_shell(const std::string& command, const std::string& input, double timeout_s);
-
 /// GPU utilisation in percent for each GPU through NVML (libnvidia-ml.so.1, loaded with dlopen);
 /// empty when there is no NVML or no GPU. `why` gets the reason when empty.
 std::vector<double> gpu_utilisation(std::string* why = nullptr);
@@ -105,8 +115,8 @@ std::vector<double> gpu_utilisation(std::string* why = nullptr);
 /// terminal's last input time (its access time, as `who -u` uses).
 std::vector<ActivitySignal> ssh_sessions();
 
-/// Live `d2l train` / `d2l-torch train` processes (argv[0] named d2l or d2l-torch, `train` among
-/// the arguments).
+/// Live training runs: the processes d2l::procfs::classify_process() calls
+/// ProcessKind::training_run (the rule monitor uses too), zombies left out.
 std::vector<ActivitySignal> training_processes();
 
 }  // namespace d2l::ops

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "d2l/ops/http.h"
+#include "d2l/core/http.h"
+#include "d2l/core/process.h"  // process_alive
 
 namespace d2l::ops {
 
@@ -161,8 +162,5 @@ std::string tunnel_command(const std::string& host, const std::string& user, con
 /// The same for PowerShell (quoting a Windows key path).
 std::string tunnel_command_powershell(const std::string& host, const std::string& user,
                                       const std::string& key, int local_port, int remote_port);
-
-/// True when `pid` is a live process (not a zombie); reaps it if it is our exited child.
-bool process_alive(pid_t pid);
 
 }  // namespace d2l::ops

@@ -135,15 +135,4 @@ bool is_volatile_probe(const std::string& id);
 /// disappeared (ordered by the new report, then the gone ones).
 std::vector<ProbeDifference> compare_reports(const DoctorReport& saved, const DoctorReport& now);
 
-/// The result of running a program.
-struct ChildResult {
-  int exit_code = -1;  ///< -1 when it did not exit normally
-  bool timed_out = false;
-  std::string out, err;
-  std::string error;  ///< why it could not run ("" when it ran)
-};
-/// Runs argv[0] with arguments (no shell), capturing stdout and stderr; kills it after
-/// `timeout_s` seconds.
-ChildResult run_child(const std::vector<std::string>& argv, double timeout_s);
-
 }  // namespace d2l::sys

@@ -15,17 +15,15 @@
 
 namespace d2l::sys {
 
-/// What a process is, as far as the book's work goes: a Jupyter kernel, a `d2l train` run, or
-/// nothing special ("").
-std::string classify_process(const std::vector<std::string>& cmdline);
-
 /// One process in a sample.
 struct ProcessSample {
   int pid = 0;
   std::string user;
-  std::string name;                   ///< the program's base name (or the kernel's comm)
-  std::string command;                ///< the command line, arguments joined with spaces
-  std::string tag;                    ///< classify_process(): "jupyter", "d2l-train" or ""
+  std::string name;     ///< the program's base name (or the kernel's comm)
+  std::string command;  ///< the command line, arguments joined with spaces
+  /// procfs::classify_process() of its argv (written as process_kind_name(): "jupyter",
+  /// "d2l-train", or null/nothing for other).
+  procfs::ProcessKind tag = procfs::ProcessKind::other;
   std::optional<double> cpu_percent;  ///< of one core, over the last interval
   std::uint64_t rss_bytes = 0;
   std::optional<unsigned> gpu_index;              ///< for GPU processes

@@ -1,4 +1,6 @@
-#include "d2l/sys/procfs.h"
+// Unit tests for d2l/core/procfs.h: the /proc and /sys readers on fixture trees and on this
+// machine, and the process classifier shared by monitor and autostop.
+#include "d2l/core/procfs.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,10 +8,10 @@
 #include <string>
 
 #include "d2l/core/error.h"
-#include "fixture.h"
+#include "sys/fixture.h"
 
 using d2l::test::FixtureRoot;
-namespace sys = d2l::sys;
+namespace sys = d2l::procfs;
 
 namespace {
 
@@ -220,6 +222,7 @@ TEST(Process, CommWithSpacesAndParens) {
   EXPECT_EQ(p->ppid, 1);
   EXPECT_EQ(p->cpu_ticks, 100u);
   EXPECT_EQ(p->start_ticks, 32015u);
+  EXPECT_EQ(p->tty_nr, 0);
   EXPECT_FALSE(sys::parse_proc_stat("12 (x) S 1"));
   EXPECT_FALSE(sys::parse_proc_stat("no parens"));
 }
@@ -265,7 +268,7 @@ TEST(RealProc, ReadsThisMachine) {
   EXPECT_EQ(me->pid, static_cast<int>(::getpid()));
   EXPECT_GT(me->rss_bytes, 0u);
   ASSERT_FALSE(me->cmdline.empty());
-  EXPECT_NE(me->cmdline[0].find("test_sys"), std::string::npos);
+  EXPECT_NE(me->cmdline[0].find("test_core"), std::string::npos);
   EXPECT_EQ(me->uid.value_or(~0u), static_cast<unsigned>(::getuid()));
   bool root_mount = false;
   for (const auto& mt : sys::read_mounts("/")) root_mount |= mt.mount_point == "/";
@@ -274,4 +277,73 @@ TEST(RealProc, ReadsThisMachine) {
   bool lo = false;
   for (const auto& d : sys::read_net_dev("/")) lo |= d.name == "lo";
   EXPECT_TRUE(lo);
+}
+
+TEST(Process, TerminalAndStatOnly) {
+  FixtureRoot fx;
+  // tty_nr 34817 is /dev/pts/1 (major 136, minor 1).
+  fx.write("/proc/90/stat",
+           "90 (bash) S 89 90 90 34817 90 0 0 0 0 0 1 1 0 0 20 0 1 0 500 1000 50 0 0 0 0 0 0 0 0 "
+           "0 0 0 0 17 0 0 0 0 0 0\n");
+  auto p = sys::read_process_stat(fx.root(), 90);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->tty_nr, 34817);
+  EXPECT_EQ(p->ppid, 89);
+  EXPECT_TRUE(p->cmdline.empty()) << "stat only";
+  EXPECT_FALSE(sys::read_process_stat(fx.root(), 91));
+}
+
+TEST(Process, SplitCmdline) {
+  EXPECT_EQ(sys::split_cmdline(std::string("a\0b c\0\0d\0", 9)),
+            (std::vector<std::string>{"a", "b c", "", "d"}));
+  EXPECT_EQ(sys::split_cmdline("no-nul"), (std::vector<std::string>{"no-nul"}));
+  EXPECT_TRUE(sys::split_cmdline("").empty());
+}
+
+TEST(Uptime, UptimeAndBootId) {
+  FixtureRoot fx;
+  EXPECT_FALSE(sys::read_uptime(fx.root()));
+  EXPECT_FALSE(sys::read_boot_id(fx.root()));
+  fx.write("/proc/uptime", "12345.67 2345.00\n");
+  fx.write("/proc/sys/kernel/random/boot_id", "1b2c3d4e-0000-4000-8000-123456789abc\n");
+  EXPECT_DOUBLE_EQ(sys::read_uptime(fx.root()).value_or(0), 12345.67);
+  EXPECT_EQ(sys::read_boot_id(fx.root()).value_or(""), "1b2c3d4e-0000-4000-8000-123456789abc");
+  fx.write("/proc/uptime", "soon\n");
+  fx.write("/proc/sys/kernel/random/boot_id", "\n");
+  EXPECT_FALSE(sys::read_uptime(fx.root()));
+  EXPECT_FALSE(sys::read_boot_id(fx.root()));
+  EXPECT_GT(sys::read_uptime("/").value_or(0), 0.0);
+}
+
+TEST(ClassifyProcess, TrainingRuns) {
+  using K = sys::ProcessKind;
+  EXPECT_EQ(sys::classify_process({"d2l", "train", "lenet"}), K::training_run);
+  EXPECT_EQ(sys::classify_process({"/opt/bin/d2l-torch", "train", "mlp"}), K::training_run);
+  // behind a wrapper or an interpreter
+  EXPECT_EQ(sys::classify_process({"nice", "-n", "5", "/usr/bin/d2l", "train"}), K::training_run);
+  EXPECT_EQ(sys::classify_process({"env", "OMP_NUM_THREADS=2", "d2l-torch", "train"}),
+            K::training_run);
+  // options before the subcommand
+  EXPECT_EQ(sys::classify_process({"d2l", "--verbose", "train"}), K::training_run);
+  // `train` as some other command's argument is not a training run
+  EXPECT_EQ(sys::classify_process({"d2l", "notebook", "start", "--root", "train"}), K::other);
+  EXPECT_EQ(sys::classify_process({"d2l", "plot", "runs/train"}), K::other);
+  EXPECT_EQ(sys::classify_process({"vim", "train"}), K::other);
+  EXPECT_EQ(sys::classify_process({"/usr/bin/d2lx", "train"}), K::other);
+  EXPECT_EQ(sys::classify_process({"d2l"}), K::other);
+  EXPECT_EQ(sys::classify_process({"d2l", "monitor"}), K::other);
+  EXPECT_EQ(sys::classify_process({}), K::other);
+}
+
+TEST(ClassifyProcess, JupyterKernels) {
+  using K = sys::ProcessKind;
+  EXPECT_EQ(sys::classify_process({"/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "k.json"}),
+            K::jupyter_kernel);
+  EXPECT_EQ(sys::classify_process({"python3", "-m", "ipykernel"}), K::jupyter_kernel);
+  EXPECT_EQ(sys::classify_process({"/usr/lib/python3/dist-packages/ipykernel_launcher.py"}),
+            K::jupyter_kernel);
+  EXPECT_EQ(sys::classify_process({"python3", "-m", "http.server"}), K::other);
+  EXPECT_STREQ(sys::process_kind_name(K::jupyter_kernel), "jupyter");
+  EXPECT_STREQ(sys::process_kind_name(K::training_run), "d2l-train");
+  EXPECT_STREQ(sys::process_kind_name(K::other), "");
 }

@@ -1,4 +1,4 @@
-#include "d2l/sys/procfs.h"
+#include "d2l/core/procfs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 #include "d2l/core/error.h"
 
-namespace d2l::sys {
+namespace d2l::procfs {
 namespace {
 
 constexpr std::uint64_t kCgroupV1Unlimited = 1ULL << 62;  // v1 reports ~2^63 rounded to a page
@@ -189,6 +189,22 @@ std::optional<LoadAvg> read_loadavg(const std::string& root) {
                   &l.total) != 5)
     return std::nullopt;
   return l;
+}
+
+std::optional<double> read_uptime(const std::string& root) {
+  auto line = read_first_line(root, "/proc/uptime");
+  if (!line) return std::nullopt;
+  double up = 0;
+  if (std::sscanf(line->c_str(), "%lf", &up) != 1 || up < 0) return std::nullopt;
+  return up;
+}
+
+std::optional<std::string> read_boot_id(const std::string& root) {
+  auto line = read_first_line(root, "/proc/sys/kernel/random/boot_id");
+  if (!line) return std::nullopt;
+  std::string id = trim(*line);
+  if (id.empty()) return std::nullopt;
+  return id;
 }
 
 std::optional<MemInfo> read_meminfo(const std::string& root) {
@@ -417,25 +433,43 @@ std::optional<ProcessInfo> parse_proc_stat(const std::string& text) {
   p.pid = static_cast<int>(*pid);
   p.comm = text.substr(open + 1, close - open - 1);
   const auto f = split_ws(text.substr(close + 1));
-  // f[0] = state (field 3), f[1] = ppid (4), f[11] = utime (14), f[12] = stime (15),
-  // f[19] = starttime (22), f[21] = rss in pages (24).
+  // f[0] = state (field 3), f[1] = ppid (4), f[4] = tty_nr (7), f[11] = utime (14),
+  // f[12] = stime (15), f[19] = starttime (22), f[21] = rss in pages (24).
   if (f.size() < 22) return std::nullopt;
   p.state = f[0].empty() ? '?' : f[0][0];
   auto ppid = to_u64(f[1]), ut = to_u64(f[11]), stt = to_u64(f[12]), start = to_u64(f[19]),
        rss = to_u64(f[21]);
   if (!ppid || !ut || !stt || !start) return std::nullopt;
   p.ppid = static_cast<int>(*ppid);
+  // tty_nr is a signed int in the kernel's format; a negative one is no terminal we can name.
+  if (auto tty = to_u64(f[4]); tty && *tty <= 0x7fffffffULL) p.tty_nr = static_cast<int>(*tty);
   p.cpu_ticks = *ut + *stt;
   p.start_ticks = *start;
   if (rss) p.rss_bytes = *rss * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   return p;
 }
 
+std::optional<ProcessInfo> read_process_stat(const std::string& root, int pid) {
+  auto stat = read_small_file(root, "/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return std::nullopt;
+  return parse_proc_stat(*stat);
+}
+
+std::vector<std::string> split_cmdline(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\0') {
+      out.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  if (start < text.size()) out.push_back(text.substr(start));
+  return out;
+}
+
 std::optional<ProcessInfo> read_process(const std::string& root, int pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
-  auto stat = read_small_file(root, dir + "/stat");
-  if (!stat) return std::nullopt;
-  auto p = parse_proc_stat(*stat);
+  auto p = read_process_stat(root, pid);
   if (!p) return std::nullopt;
   if (auto status = read_small_file(root, dir + "/status")) {
     std::istringstream in(*status);
@@ -452,16 +486,38 @@ std::optional<ProcessInfo> read_process(const std::string& root, int pid) {
       }
     }
   }
-  if (auto cmd = read_small_file(root, dir + "/cmdline")) {
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < cmd->size(); ++i)
-      if ((*cmd)[i] == '\0') {
-        p->cmdline.push_back(cmd->substr(start, i - start));
-        start = i + 1;
-      }
-    if (start < cmd->size()) p->cmdline.push_back(cmd->substr(start));
-  }
+  if (auto cmd = read_small_file(root, dir + "/cmdline")) p->cmdline = split_cmdline(*cmd);
   return p;
+}
+
+ProcessKind classify_process(const std::vector<std::string>& cmdline) {
+  if (cmdline.empty()) return ProcessKind::other;
+  for (const auto& a : cmdline)
+    if (a.find("ipykernel_launcher") != std::string::npos || a == "ipykernel")
+      return ProcessKind::jupyter_kernel;
+  for (std::size_t i = 0; i < cmdline.size(); ++i) {
+    const auto slash = cmdline[i].find_last_of('/');
+    const std::string base = slash == std::string::npos ? cmdline[i] : cmdline[i].substr(slash + 1);
+    if (base != "d2l" && base != "d2l-torch") continue;
+    for (std::size_t j = i + 1; j < cmdline.size(); ++j) {
+      if (!cmdline[j].empty() && cmdline[j][0] == '-') continue;  // an option before the command
+      if (cmdline[j] == "train") return ProcessKind::training_run;
+      break;
+    }
+  }
+  return ProcessKind::other;
+}
+
+const char* process_kind_name(ProcessKind kind) {
+  switch (kind) {
+    case ProcessKind::jupyter_kernel:
+      return "jupyter";
+    case ProcessKind::training_run:
+      return "d2l-train";
+    case ProcessKind::other:
+      break;
+  }
+  return "";
 }
 
 UserNames::UserNames(const std::string& root) {
@@ -487,4 +543,4 @@ std::string UserNames::name(unsigned uid) const {
   return std::to_string(uid);
 }
 
-}  // namespace d2l::sys
+}  // namespace d2l::procfs
