@@ -46,6 +46,13 @@ std::string History::to_json() const {
   j["seed"] = seed;
   j["resize"] = resize;
   j["grad_clip"] = grad_clip;
+  j["optimizer"] = optimizer;
+  j["momentum"] = momentum;
+  j["weight_decay"] = weight_decay;
+  j["nesterov"] = nesterov;
+  j["schedule"] = schedule;
+  j["step_epochs"] = step_epochs;
+  j["gamma"] = gamma;
   if (!divergence.empty()) j["divergence"] = divergence;
   j["history"] = nlohmann::json::array();
   for (const auto& e : per_epoch)
@@ -59,6 +66,7 @@ std::string History::to_json() const {
   for (const auto& p : points) {
     nlohmann::json q = {{"x", p.x}, {"loss", p.loss}, {"train_acc", p.train_acc}};
     if (p.test_acc) q["test_acc"] = *p.test_acc;
+    if (p.lr) q["lr"] = *p.lr;
     j["points"].push_back(q);
   }
   j["examples_seen"] = examples_seen;
@@ -91,6 +99,13 @@ History History::from_json(const std::string& text, const std::string& name) {
     h.seed = value_or(j, "seed", std::uint64_t{0});
     h.resize = value_or(j, "resize", std::int64_t{0});
     h.grad_clip = value_or(j, "grad_clip", 0.0);
+    h.optimizer = value_or(j, "optimizer", std::string("sgd"));
+    h.momentum = value_or(j, "momentum", 0.0);
+    h.weight_decay = value_or(j, "weight_decay", 0.0);
+    h.nesterov = value_or(j, "nesterov", false);
+    h.schedule = value_or(j, "schedule", std::string("constant"));
+    h.step_epochs = value_or(j, "step_epochs", std::int64_t{1});
+    h.gamma = value_or(j, "gamma", 0.1);
     h.divergence = value_or(j, "divergence", std::string());
     h.examples_seen = value_or(j, "examples_seen", std::int64_t{0});
     h.first_batch_seconds = value_or(j, "first_batch_seconds", 0.0);
@@ -114,9 +129,10 @@ History History::from_json(const std::string& text, const std::string& name) {
       if (!p.is_object() || !p.contains("x") || !p["x"].is_number())
         throw bad_input(name + ": points: each needs a number \"x\"");
       ChartPoint c{p["x"].get<double>(), number_or_nan(p, "loss"), number_or_nan(p, "train_acc"),
-                   std::nullopt};
+                   std::nullopt, std::nullopt};
       if (p.contains("test_acc") && p["test_acc"].is_number())
         c.test_acc = p["test_acc"].get<double>();
+      if (p.contains("lr") && p["lr"].is_number()) c.lr = p["lr"].get<double>();
       h.points.push_back(c);
     }
   }

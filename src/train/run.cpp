@@ -51,6 +51,14 @@ void check_options(const RunOptions& o) {
   if (o.threads && *o.threads > kMaxThreads)
     throw bad_input("--threads must be at most " + std::to_string(kMaxThreads) + ", got " +
                     std::to_string(*o.threads));
+  check_at_least_one(o.step_epochs, "--step-epochs");
+  if (o.momentum && !(*o.momentum >= 0 && *o.momentum < 1))
+    throw bad_input("--momentum must be in [0, 1), got " + fmt_number(*o.momentum));
+  if (o.weight_decay && !(std::isfinite(*o.weight_decay) && *o.weight_decay >= 0))
+    throw bad_input("--weight-decay must be a finite number >= 0, got " +
+                    fmt_number(*o.weight_decay));
+  if (o.gamma && !(std::isfinite(*o.gamma) && *o.gamma > 0))
+    throw bad_input("--gamma must be a finite number > 0, got " + fmt_number(*o.gamma));
   if (o.resize && (*o.resize < 1 || *o.resize > kMaxResize))
     throw bad_input("--resize must be between 1 and " + std::to_string(kMaxResize) + ", got " +
                     std::to_string(*o.resize));
@@ -111,7 +119,7 @@ RunResult train_linreg(const RunPlan& p, const RunOptions& o) {
     const double train_l = squared_loss(linreg(features, w, b), labels).mean().item<double>();
     if (first_loss < 0) first_loss = train_l;
     h.per_epoch.push_back({epoch + 1, train_l, 0, 0, secs, static_cast<double>(n) / secs});
-    h.points.push_back({static_cast<double>(epoch + 1), train_l, 0, std::nullopt});
+    h.points.push_back({static_cast<double>(epoch + 1), train_l, 0, std::nullopt, std::nullopt});
     h.examples_seen += n;
     if (o.verbose) std::printf("epoch %lld, loss %f\n", static_cast<long long>(epoch + 1), train_l);
     if (o.stop_on_divergence && (!std::isfinite(train_l) || train_l > 1e3 * first_loss)) {
@@ -161,6 +169,13 @@ std::string RunPlan::to_json() const {
                       {"grad_clip", grad_clip},
                       {"threads", threads},
                       {"resume", checkpoint_in}};
+  j["optimizer"] = {{"name", to_string(optimizer.kind)},
+                    {"momentum", optimizer.momentum},
+                    {"weight_decay", optimizer.weight_decay},
+                    {"nesterov", optimizer.nesterov}};
+  j["schedule"] = {{"name", to_string(schedule.kind)},
+                   {"step_epochs", schedule.step_epochs},
+                   {"gamma", schedule.gamma}};
   j["max_steps"] = max_steps ? nlohmann::json(*max_steps) : nlohmann::json(nullptr);
   if (!checkpoint_in.empty()) j["resume_at"] = {{"epoch", resumed.epoch}, {"batch", resumed.batch}};
   return j.dump(2) + "\n";
@@ -212,6 +227,25 @@ RunPlan plan_run(const RunOptions& o) {
   p.seed = prior ? prior->seed : o.seed.value_or(42);
   p.grad_clip = o.grad_clip ? *o.grad_clip : prior ? prior->grad_clip : 0;
   p.resize = o.resize ? *o.resize : prior ? prior->resize : spec.resize;
+  p.optimizer.kind = o.optimizer ? *o.optimizer
+                     : prior     ? parse_optimizer(prior->optimizer)
+                                 : OptimizerKind::SGD;
+  p.optimizer.lr = p.lr;
+  p.optimizer.momentum = o.momentum ? *o.momentum : prior ? prior->momentum : 0;
+  p.optimizer.weight_decay = o.weight_decay ? *o.weight_decay : prior ? prior->weight_decay : 0;
+  p.optimizer.nesterov = o.nesterov ? *o.nesterov : prior ? prior->nesterov : false;
+  if (p.optimizer.nesterov && p.optimizer.momentum <= 0)
+    throw bad_input("--nesterov needs --momentum > 0");
+  if (p.optimizer.kind != OptimizerKind::SGD && (p.optimizer.momentum > 0 || p.optimizer.nesterov))
+    throw bad_input("--momentum and --nesterov are for --optimizer sgd");
+  if (prior && o.optimizer && *o.optimizer != parse_optimizer(prior->optimizer))
+    throw bad_input("--resume " + o.resume + ": the run trains with --optimizer " +
+                    prior->optimizer + "; its state cannot go on as " + to_string(*o.optimizer));
+  p.schedule.kind = o.schedule ? *o.schedule
+                    : prior    ? parse_schedule(prior->schedule)
+                               : ScheduleKind::Constant;
+  p.schedule.step_epochs = o.step_epochs ? *o.step_epochs : prior ? prior->step_epochs : 1;
+  p.schedule.gamma = o.gamma ? *o.gamma : prior ? prior->gamma : 0.1;
   if (spec.name == "linreg") {
     p.data = "synthetic";
     p.resize = 0;
@@ -250,12 +284,14 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   auto net =
       make_model(p.model, info.channels, size, static_cast<std::int64_t>(info.classes.size()));
   net->to(device);
-  auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(p.lr));
+  auto opt = make_optimizer(net->parameters(), p.optimizer);
+  const bool scheduled = p.schedule.kind != ScheduleKind::Constant;
 
   // The book's chart: a file redrawn at every point, and live on a terminal.
   AnimatorOptions aopts;
   aopts.xlabel = "epoch";
   aopts.legend = {"train loss", "train acc", "test acc"};
+  if (scheduled) aopts.legend.push_back("lr / max");
   aopts.xlim = viz::Range{1, static_cast<double>(p.epochs)};
   aopts.path = p.plot;
   aopts.terminal = o.terminal_chart;
@@ -271,15 +307,25 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   topts.checkpoint = p.out + "/checkpoint.pt";
   topts.max_steps = p.max_steps;
   topts.stop_on_divergence = o.stop_on_divergence;
+  if (scheduled) {
+    const std::int64_t per_epoch = train_iter.size();
+    std::int64_t total = per_epoch * p.epochs;
+    if (p.max_steps) total = std::min(total, *p.max_steps);
+    topts.lr_at = [s = p.schedule, lr = p.lr, per_epoch, total](std::int64_t step) {
+      return scheduled_lr(s, lr, step, per_epoch, total);
+    };
+  }
   Trainer trainer(net, opt, topts);
   if (!p.checkpoint_in.empty()) {
     trainer.resume(p.checkpoint_in);
-    for (const auto& pt : p.resumed.history.points)
-      animator.add(pt.x, {pt.loss, pt.train_acc, pt.test_acc});
   }
-  trainer.on_point([&](const ChartPoint& pt) {
-    animator.add(pt.x, {pt.loss, pt.train_acc, pt.test_acc});
-  });
+  auto draw = [&](const ChartPoint& pt) {
+    std::vector<std::optional<double>> ys = {pt.loss, pt.train_acc, pt.test_acc};
+    if (scheduled) ys.push_back(pt.lr ? std::optional<double>(*pt.lr / p.lr) : std::nullopt);
+    animator.add(pt.x, ys);
+  };
+  for (const auto& pt : p.resumed.history.points) draw(pt);
+  trainer.on_point(draw);
   trainer.on_epoch([&](const EpochStats&, const History& h) { write_metrics(p.out, h); });
   History meta;
   meta.model = p.model;
@@ -289,6 +335,13 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   meta.seed = p.seed;
   meta.resize = p.resize;
   meta.grad_clip = p.grad_clip;
+  meta.optimizer = to_string(p.optimizer.kind);
+  meta.momentum = p.optimizer.momentum;
+  meta.weight_decay = p.optimizer.weight_decay;
+  meta.nesterov = p.optimizer.nesterov;
+  meta.schedule = to_string(p.schedule.kind);
+  meta.step_epochs = p.schedule.step_epochs;
+  meta.gamma = p.schedule.gamma;
   RunResult r;
   r.out = p.out;
   r.history = trainer.fit(train_iter, test_iter, meta);

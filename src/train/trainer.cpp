@@ -150,6 +150,11 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       auto X = it->X.to(dev, /*non_blocking=*/true);
       auto y = it->y.to(dev, /*non_blocking=*/true);
       if (channels_last_ && X.dim() == 4) X = X.contiguous(torch::MemoryFormat::ChannelsLast);
+      double lr_now = 0;
+      if (opts_.lr_at) {
+        lr_now = opts_.lr_at(epoch * num_batches + i);
+        for (auto& group : opt_->param_groups()) group.options().set_lr(lr_now);
+      }
       opt_->zero_grad();
       auto y_hat = net_->forward(X);
       auto l = loss_fn(y_hat, y);
@@ -204,7 +209,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       }
       if (point) {
         ChartPoint p{static_cast<double>(epoch) + static_cast<double>(i + 1) / num_batches,
-                     cur_loss, cur_acc, std::nullopt};
+                     cur_loss, cur_acc, std::nullopt, std::nullopt};
+        if (opts_.lr_at) p.lr = lr_now;
         h.points.push_back(p);
         if (on_point_ && !last) on_point_(p);  // the epoch's last point waits for test acc
       }

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
+#include <vector>
 
 #include "d2l/core/atomic_file.h"
 #include "support/fixtures.h"
@@ -144,6 +146,19 @@ TEST(Cli, NumericFlagsTakeTheirDomainOrGetOneLine) {
       {"--seed inf", 2, "--seed", 0},
       {"--seed 0", 0, "seed", 0},
       {"--seed 99999999999", 0, "seed", 99999999999.0},
+      {"--momentum -1", 2, "--momentum", 0},
+      {"--momentum 1", 2, "--momentum", 0},
+      {"--momentum nan", 2, "--momentum", 0},
+      {"--momentum inf", 2, "--momentum", 0},
+      {"--weight-decay -1", 2, "--weight-decay", 0},
+      {"--weight-decay nan", 2, "--weight-decay", 0},
+      {"--weight-decay inf", 2, "--weight-decay", 0},
+      {"--step-epochs 0", 2, "--step-epochs", 0},
+      {"--step-epochs -1", 2, "--step-epochs", 0},
+      {"--gamma 0", 2, "--gamma", 0},
+      {"--gamma -1", 2, "--gamma", 0},
+      {"--gamma nan", 2, "--gamma", 0},
+      {"--gamma inf", 2, "--gamma", 0},
   };
   for (const auto& row : rows) {
     const auto r =
@@ -155,6 +170,22 @@ TEST(Cli, NumericFlagsTakeTheirDomainOrGetOneLine) {
     ASSERT_EQ(r.code, 0) << row.args << ": " << r.output;
     const auto j = nlohmann::json::parse(r.output);
     EXPECT_DOUBLE_EQ(j.at(row.key).get<double>(), row.expected) << row.args;
+  }
+  // Accepted values of the optimiser's settings land where they belong.
+  for (const auto& [args, path, expected] :
+       std::vector<std::tuple<std::string, std::string, double>>{
+           {"--momentum 0", "/optimizer/momentum", 0},
+           {"--momentum 0.9 --nesterov", "/optimizer/momentum", 0.9},
+           {"--weight-decay 0", "/optimizer/weight_decay", 0},
+           {"--weight-decay 1e300", "/optimizer/weight_decay", 1e300},
+           {"--schedule step --step-epochs 99999999999", "/schedule/step_epochs", 99999999999.0},
+           {"--schedule step --gamma 1e300", "/schedule/gamma", 1e300}}) {
+    const auto r = run(env(home) + bin("d2l") + " train lenet --dry-run " + args);
+    ASSERT_EQ(r.code, 0) << args << ": " << r.output;
+    EXPECT_DOUBLE_EQ(
+        nlohmann::json::parse(r.output).at(nlohmann::json::json_pointer(path)).get<double>(),
+        expected)
+        << args;
   }
   EXPECT_FALSE(std::filesystem::exists(home / "o")) << "--dry-run wrote the run folder";
 }
@@ -181,6 +212,36 @@ TEST(Cli, DivergedRunExits1AndKeepsTheLastSoundCheckpoint) {
   // The book's behaviour on request: train on to the end.
   r = run(base + "--lr 1e12 --epochs 1 --no-divergence-stop --out " + home / "on");
   EXPECT_EQ(r.code, 0) << r.output;
+}
+
+TEST(Cli, OptimizerAndScheduleChoicesAreCheckedAndResumed) {
+  TempDir home;
+  const std::string d2l = env(home) + bin("d2l") + " train ";
+  expect_one_line_error(run(d2l + "lenet --optimizer rmsprop --dry-run"), 2, "sgd, adam or adamw");
+  expect_one_line_error(run(d2l + "lenet --schedule linear --dry-run"), 2,
+                        "constant, step, cosine or one-cycle");
+  expect_one_line_error(run(d2l + "lenet --nesterov --dry-run"), 2, "--nesterov needs --momentum");
+  expect_one_line_error(run(d2l + "lenet --optimizer adam --momentum 0.9 --dry-run"), 2,
+                        "--optimizer sgd");
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string base = d2l + "mlp --threads 1 -q --no-chart --data-dir " + home.str() +
+                           " --batch-size 50 --optimizer adamw --lr 0.01 --weight-decay 0.01 "
+                           "--schedule cosine ";
+  ASSERT_EQ(run(base + "--epochs 1 --out " + home / "a").code, 0);
+  auto j = read_json(home / "a/metrics.json");
+  EXPECT_EQ(j["optimizer"], "adamw");
+  EXPECT_EQ(j["schedule"], "cosine");
+  // The cosine schedule over one epoch of 6 steps: the recorded lr falls to 0 at the end.
+  ASSERT_FALSE(j["points"].empty());
+  EXPECT_LT(j["points"].back()["lr"].get<double>(), 1e-9);
+  EXPECT_GT(j["points"].front()["lr"].get<double>(), 0.005);
+  // Resume goes on with the run's optimiser; another one is refused.
+  auto r = run(d2l + "--resume " + home / "a" + " --epochs 2 --optimizer sgd --dry-run");
+  expect_one_line_error(r, 2, "--optimizer adamw");
+  r = run(d2l + "--threads 1 -q --no-chart --data-dir " + home.str() + " --resume " + home / "a" +
+          " --epochs 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_json(home / "a/metrics.json")["history"].size(), 2u);
 }
 
 TEST(Cli, MaxStepsMakesASmokeRun) {

@@ -14,8 +14,8 @@ TEST(History, JsonRoundTrip) {
   h.resize = 96;
   h.grad_clip = 1.5;
   h.per_epoch.push_back({1, 0.5, 0.8, 0.75, 2.0, 1000});
-  h.points.push_back({0.2, 0.9, 0.6, std::nullopt});
-  h.points.push_back({1.0, 0.5, 0.8, 0.75});
+  h.points.push_back({0.2, 0.9, 0.6, std::nullopt, std::nullopt});
+  h.points.push_back({1.0, 0.5, 0.8, 0.75, 0.05});
   h.examples_seen = 2000;
   auto back = d2l::History::from_json(h.to_json());
   EXPECT_EQ(back.model, "lenet");
@@ -26,13 +26,18 @@ TEST(History, JsonRoundTrip) {
   EXPECT_DOUBLE_EQ(back.examples_per_sec(), 1000);
   EXPECT_FALSE(back.points[0].test_acc);
   EXPECT_TRUE(back.points[1].test_acc);
+  EXPECT_FALSE(back.points[0].lr);
+  EXPECT_DOUBLE_EQ(back.points[1].lr.value_or(0), 0.05);
+  EXPECT_EQ(back.optimizer, "sgd");
+  EXPECT_EQ(back.schedule, "constant");
   EXPECT_NE(h.to_csv().find("epoch,loss,train_acc,test_acc"), std::string::npos);
 }
 
 TEST(History, ADivergedRunStaysReadable) {
   d2l::History h;
   h.divergence = "loss became NaN at epoch 1, step 3";
-  h.points.push_back({0.2, std::numeric_limits<double>::quiet_NaN(), 0.1, std::nullopt});
+  h.points.push_back(
+      {0.2, std::numeric_limits<double>::quiet_NaN(), 0.1, std::nullopt, std::nullopt});
   const auto back = d2l::History::from_json(h.to_json());
   EXPECT_EQ(back.divergence, h.divergence);
   ASSERT_EQ(back.points.size(), 1u);

@@ -278,3 +278,23 @@ TEST(TrainRun, WritesTheRunFolderAndStopsOnDivergence) {
   EXPECT_EQ(d2l::History::from_json(d2l::read_file(dir / "diverged/metrics.json")).divergence,
             r.divergence->describe());
 }
+
+TEST(Trainer, AScheduleSetsTheLearningRateOfEveryStepAndIsRecorded) {
+  auto [train, test] = small_data(40);  // 10 steps an epoch
+  auto net = d2l::make_model("softmax");
+  auto opt = std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(0.1));
+  auto o = quiet(2);
+  std::vector<std::int64_t> asked;
+  o.lr_at = [&](std::int64_t step) {
+    asked.push_back(step);
+    return 0.01 * static_cast<double>(step + 1);
+  };
+  d2l::Trainer t(net, opt, o);
+  const auto h = t.fit(train, test);
+  ASSERT_EQ(asked.size(), 20u);
+  EXPECT_EQ(asked.front(), 0);
+  EXPECT_EQ(asked.back(), 19);
+  EXPECT_DOUBLE_EQ(opt->param_groups()[0].options().get_lr(), 0.2);
+  ASSERT_FALSE(h.points.empty());
+  EXPECT_DOUBLE_EQ(h.points.back().lr.value_or(0), 0.2);
+}

@@ -17,11 +17,14 @@ struct TrainCli {
   bool dry_run = false, no_divergence_stop = false;
   // Values as parsed; an option's count() tells whether it was given.
   std::int64_t epochs = 0, batch_size = 0, resize = 0, threads = 0, max_steps = 0;
-  double lr = 0, grad_clip = 0;
-  std::int64_t seed = 0;
+  double lr = 0, grad_clip = 0, momentum = 0, weight_decay = 0, gamma = 0;
+  std::int64_t seed = 0, step_epochs = 0;
+  std::string optimizer, schedule;
+  bool nesterov = false;
   CLI::Option *epochs_opt = nullptr, *batch_opt = nullptr, *resize_opt = nullptr,
               *threads_opt = nullptr, *steps_opt = nullptr, *lr_opt = nullptr, *clip_opt = nullptr,
-              *seed_opt = nullptr;
+              *seed_opt = nullptr, *momentum_opt = nullptr, *decay_opt = nullptr,
+              *gamma_opt = nullptr, *step_epochs_opt = nullptr;
 };
 
 template <typename T>
@@ -70,6 +73,13 @@ int run_train(TrainCli& c) {
   o.grad_clip = given(c.clip_opt, c.grad_clip);
   if (c.seed < 0) throw d2l::bad_input("--seed must be >= 0, got " + std::to_string(c.seed));
   if (c.seed_opt->count() > 0) o.seed = static_cast<std::uint64_t>(c.seed);
+  o.momentum = given(c.momentum_opt, c.momentum);
+  o.weight_decay = given(c.decay_opt, c.weight_decay);
+  o.gamma = given(c.gamma_opt, c.gamma);
+  o.step_epochs = given(c.step_epochs_opt, c.step_epochs);
+  if (!c.optimizer.empty()) o.optimizer = d2l::parse_optimizer(c.optimizer);
+  if (!c.schedule.empty()) o.schedule = d2l::parse_schedule(c.schedule);
+  if (c.nesterov) o.nesterov = true;
   o.download = !c.no_download;
   o.stop_on_divergence = !c.no_divergence_stop;
   o.verbose = !c.json;
@@ -133,6 +143,18 @@ d2l::cli::Registrar reg{
       c->clip_opt =
           cmd.add_option("--grad-clip", c->grad_clip,
                          "Clip gradients' norm to this, finite >= 0 (0 or not given: off)");
+      cmd.add_option("--optimizer", c->optimizer, "sgd, adam or adamw (default: sgd, the book's)");
+      c->momentum_opt =
+          cmd.add_option("--momentum", c->momentum, "SGD momentum, in [0, 1) (default 0)");
+      c->decay_opt = cmd.add_option("--weight-decay", c->weight_decay,
+                                    "Weight decay, finite >= 0 (AdamW: decoupled; default 0)");
+      cmd.add_flag("--nesterov", c->nesterov, "SGD with Nesterov momentum (needs --momentum)");
+      cmd.add_option("--schedule", c->schedule,
+                     "Learning rate schedule: constant (default), step, cosine, one-cycle");
+      c->step_epochs_opt = cmd.add_option("--step-epochs", c->step_epochs,
+                                          "step schedule: epochs between decays, >= 1 (default 1)");
+      c->gamma_opt = cmd.add_option("--gamma", c->gamma,
+                                    "step schedule: the decay factor, finite > 0 (default 0.1)");
       c->steps_opt = cmd.add_option("--max-steps", c->max_steps,
                                     "Stop after N optimiser steps; evaluate on at most N test "
                                     "batches (smoke runs)");

@@ -24,6 +24,7 @@ struct ChartPoint {
   double loss = 0;
   double train_acc = 0;
   std::optional<double> test_acc;  ///< only at the end of an epoch
+  std::optional<double> lr;        ///< the learning rate there (runs with a schedule)
 };
 
 /// The history of a run, with the settings that produced it.
@@ -35,6 +36,13 @@ struct History {
   std::uint64_t seed = 0;
   std::int64_t resize = 0;  ///< images resized to resize x resize (0: the data set's own size)
   double grad_clip = 0;     ///< gradient norm clipped to this (0: off)
+  std::string optimizer = "sgd";      ///< sgd, adam, adamw (d2l/train/optim.h)
+  double momentum = 0;                ///< SGD's momentum
+  double weight_decay = 0;            ///< the optimiser's weight decay
+  bool nesterov = false;              ///< SGD with Nesterov momentum
+  std::string schedule = "constant";  ///< constant, step, cosine, one-cycle
+  std::int64_t step_epochs = 1;       ///< the step schedule's period, in epochs
+  double gamma = 0.1;                 ///< the step schedule's factor
   /// Empty while training is sound; else why it was stopped as diverging ("loss became NaN at
   /// epoch 1, step 3").
   std::string divergence;

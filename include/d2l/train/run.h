@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "d2l/train/checkpoint.h"
+#include "d2l/train/optim.h"
 #include "d2l/train/trainer.h"
 
 namespace d2l {
@@ -26,12 +27,18 @@ struct RunOptions {
   std::optional<std::int64_t> epochs, batch_size, resize, threads, max_steps;
   std::optional<double> lr, grad_clip;
   std::optional<std::uint64_t> seed;
-  bool download = true;            ///< download a missing data set
-  bool prefetch = false;           ///< build the next batch on a background thread
-  bool stop_on_divergence = true;  ///< see TrainerOptions::stop_on_divergence
-  bool verbose = true;             ///< the book's lines on stdout
-  bool progress = true;            ///< a progress bar on a terminal
-  bool terminal_chart = true;      ///< the live chart on a terminal
+  std::optional<OptimizerKind> optimizer;        ///< default SGD, as the book
+  std::optional<double> momentum, weight_decay;  ///< default 0
+  std::optional<bool> nesterov;                  ///< default off
+  std::optional<ScheduleKind> schedule;          ///< default constant, as the book
+  std::optional<std::int64_t> step_epochs;       ///< the step schedule's period (default 1)
+  std::optional<double> gamma;                   ///< the step schedule's factor (default 0.1)
+  bool download = true;                          ///< download a missing data set
+  bool prefetch = false;                         ///< build the next batch on a background thread
+  bool stop_on_divergence = true;                ///< see TrainerOptions::stop_on_divergence
+  bool verbose = true;                           ///< the book's lines on stdout
+  bool progress = true;                          ///< a progress bar on a terminal
+  bool terminal_chart = true;                    ///< the live chart on a terminal
 };
 
 /// The settings a run will use: the options checked and merged with the model's defaults and
@@ -43,6 +50,8 @@ struct RunPlan {
   std::optional<std::int64_t> max_steps;
   double lr = 0, grad_clip = 0;
   std::uint64_t seed = 42;
+  OptimizerSpec optimizer;  ///< its lr is `lr`
+  ScheduleSpec schedule;
   TrainState resumed;  ///< where the checkpoint stands (empty for a fresh run)
   /// The plan as JSON (what `d2l train --dry-run` prints).
   std::string to_json() const;
@@ -50,7 +59,8 @@ struct RunPlan {
 
 /// Checks `o` and resolves it into a plan. Throws d2l::Error (BadInput) naming the flag for a
 /// value outside its domain (--lr: finite and > 0; --epochs, --batch-size, --max-steps,
-/// --threads: >= 1; --resize: 1..4096; --grad-clip: finite and >= 0, 0 is off), an unknown
+/// --threads, --step-epochs: >= 1; --resize: 1..4096; --grad-clip, --weight-decay: finite and
+/// >= 0, 0 is off; --momentum: [0, 1); --gamma: finite and > 0), an unknown
 /// model or data set, or a checkpoint that is missing, corrupt, of another model or data set, or
 /// already trained as far as asked.
 RunPlan plan_run(const RunOptions& o);

@@ -38,6 +38,10 @@ struct TrainerOptions {
   /// synchronisation; the check is read where the metrics are (at least five times an epoch).
   /// No checkpoint is written after the first bad step, so the last one on disk is sound.
   bool stop_on_divergence = true;
+  /// The learning rate for optimiser step `step` (0-based, from the start of the run: a resumed
+  /// run goes on where it stopped), set on every parameter group before the step; empty: the
+  /// optimiser's own, unchanged. The chart points record it.
+  std::function<double(std::int64_t step)> lr_at;
   double divergence_factor = 1e3;  ///< see stop_on_divergence
 };
 
