@@ -467,6 +467,11 @@ std::vector<std::string> split_cmdline(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> read_cmdline(const std::string& root, int pid) {
+  auto text = read_small_file(root, "/proc/" + std::to_string(pid) + "/cmdline");
+  return text ? split_cmdline(*text) : std::vector<std::string>{};
+}
+
 std::optional<ProcessInfo> read_process(const std::string& root, int pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
   auto p = read_process_stat(root, pid);
@@ -486,7 +491,7 @@ std::optional<ProcessInfo> read_process(const std::string& root, int pid) {
       }
     }
   }
-  if (auto cmd = read_small_file(root, dir + "/cmdline")) p->cmdline = split_cmdline(*cmd);
+  p->cmdline = read_cmdline(root, pid);
   return p;
 }
 

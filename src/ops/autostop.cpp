@@ -159,8 +159,7 @@ std::vector<ActivitySignal> training_processes() {
   const int self = static_cast<int>(::getpid());
   for (int p : procfs::list_pids("/")) {
     if (p == self) continue;
-    const auto argv = procfs::split_cmdline(
-        procfs::read_small_file("/", "/proc/" + std::to_string(p) + "/cmdline").value_or(""));
+    const auto argv = procfs::read_cmdline("/", p);
     if (procfs::classify_process(argv) != procfs::ProcessKind::training_run) continue;
     const auto st = procfs::read_process_stat("/", p);
     if (!st || st->state == 'Z' || st->state == 'X') continue;

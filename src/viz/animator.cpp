@@ -20,8 +20,8 @@ AnimatorOptions book_options(const std::string& xlabel, const std::string& ylabe
   o.legend = legend;
   o.xlim = xlim;
   o.ylim = ylim;
-  o.xscale = xscale;
-  o.yscale = yscale;
+  o.xscale = viz::parse_scale(xscale);
+  o.yscale = viz::parse_scale(yscale);
   o.fmts = fmts;
   o.nrows = nrows;
   o.ncols = ncols;
@@ -34,8 +34,8 @@ AnimatorOptions book_options(const std::string& xlabel, const std::string& ylabe
 
 Animator::Animator(AnimatorOptions opts)
     : opts_(std::move(opts)), chart_(opts_.stream ? opts_.stream : stderr) {
-  xscale_ = viz::parse_scale(opts_.xscale);
-  yscale_ = viz::parse_scale(opts_.yscale);
+  xscale_ = opts_.xscale;
+  yscale_ = opts_.yscale;
   if (opts_.fmts.empty()) throw bad_input("Animator: fmts is empty");
   for (const auto& f : opts_.fmts) viz::parse_format(f);
   if (opts_.nrows < 1 || opts_.ncols < 1 || opts_.nrows * opts_.ncols > 64)

@@ -26,8 +26,8 @@ viz::Figure make_plot(const std::vector<std::vector<double>>& X,
   ax.ylabel = opts.ylabel;
   ax.xlim = opts.xlim;
   ax.ylim = opts.ylim;
-  ax.xscale = viz::parse_scale(opts.xscale);
-  ax.yscale = viz::parse_scale(opts.yscale);
+  ax.xscale = opts.xscale;
+  ax.yscale = opts.yscale;
   ax.title = opts.title;
   for (std::size_t i = 0; i < ys.size(); ++i) {
     if (xs[i].size() != ys[i].size())
@@ -66,8 +66,8 @@ void plot(const std::vector<std::vector<double>>& X, const std::vector<std::vect
   o.legend = legend;
   o.xlim = xlim;
   o.ylim = ylim;
-  o.xscale = xscale;
-  o.yscale = yscale;
+  o.xscale = viz::parse_scale(xscale);
+  o.yscale = viz::parse_scale(yscale);
   o.fmts = fmts;
   o.figsize = figsize;
   plot(X, Ys, o, path);

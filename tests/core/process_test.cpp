@@ -35,6 +35,11 @@ bool eventually(F done, double seconds = 10) {
   return done();
 }
 
+// Opens (creates, empties) a log file for a detached program's output; the caller closes it.
+int open_log(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+
 }  // namespace
 
 TEST(RunChild, CapturesOutputAndExitCode) {
@@ -145,7 +150,7 @@ TEST(RunShell, UncapturedOutputGoesToOurs) {
 TEST(SpawnDetached, StartsAProgramThatIsNotOurChild) {
   TempDir t;
   const std::string log = t / "log";
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd = open_log(log);
   ASSERT_GE(fd, 0);
   d2l::DetachedOptions o;
   o.output_fd = fd;
@@ -169,7 +174,7 @@ TEST(SpawnDetached, StartsAProgramThatIsNotOurChild) {
 TEST(SpawnDetached, ProgramThatCannotRunThrowsNamingIt) {
   TempDir t;
   const std::string log = t / "log";
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd = open_log(log);
   ASSERT_GE(fd, 0);
   d2l::DetachedOptions o;
   o.output_fd = fd;

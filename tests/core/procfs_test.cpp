@@ -291,6 +291,9 @@ TEST(Process, TerminalAndStatOnly) {
   EXPECT_EQ(p->ppid, 89);
   EXPECT_TRUE(p->cmdline.empty()) << "stat only";
   EXPECT_FALSE(sys::read_process_stat(fx.root(), 91));
+  EXPECT_TRUE(sys::read_cmdline(fx.root(), 90).empty()) << "no cmdline file";
+  fx.write("/proc/90/cmdline", std::string("bash\0--login\0", 13));
+  EXPECT_EQ(sys::read_cmdline(fx.root(), 90), (std::vector<std::string>{"bash", "--login"}));
 }
 
 TEST(Process, SplitCmdline) {

@@ -139,6 +139,8 @@ std::optional<ProcessInfo> parse_proc_stat(const std::string& text);
 std::optional<ProcessInfo> read_process_stat(const std::string& root, int pid);
 /// Splits the contents of a /proc/<pid>/cmdline file (NUL-separated) into argv.
 std::vector<std::string> split_cmdline(const std::string& text);
+/// The argv of ROOT/proc/<pid>/cmdline; empty when gone, unreadable, or a kernel thread.
+std::vector<std::string> read_cmdline(const std::string& root, int pid);
 
 /// What a process is, as far as the book's work goes.
 enum class ProcessKind {

@@ -24,8 +24,8 @@ struct AnimatorOptions {
   std::vector<std::string> legend;               ///< one name per line
   std::optional<viz::Range> xlim;                ///< e.g. {1, num_epochs}; empty: the data's
   std::optional<viz::Range> ylim;                ///< empty: the data's
-  std::string xscale = "linear";                 ///< "linear" or "log"
-  std::string yscale = "linear";                 ///< "linear" or "log"
+  viz::Scale xscale = viz::Scale::Linear;        ///< linear or log
+  viz::Scale yscale = viz::Scale::Linear;        ///< linear or log
   std::vector<std::string> fmts = kDefaultFmts;  ///< cycled over the lines
   int nrows = 1;                                 ///< panels (the lines go to the first)
   int ncols = 1;                                 ///< panels
@@ -46,10 +46,11 @@ struct AnimatorOptions {
 ///     animator.add(epoch + 1, {std::nullopt, std::nullopt, test_acc});
 class Animator {
  public:
-  /// Settings as a struct; throws d2l::Error (BadInput) for a malformed format, scale, figure
+  /// Settings as a struct; throws d2l::Error (BadInput) for a malformed format, figure
   /// size or picture extension.
   explicit Animator(AnimatorOptions opts);
-  /// The book's argument order, plus the picture's path.
+  /// The book's argument order, plus the picture's path; the scales are the book's words,
+  /// "linear" or "log" (viz::parse_scale: d2l::Error (BadInput) for any other).
   explicit Animator(const std::string& xlabel = "", const std::string& ylabel = "",
                     const std::vector<std::string>& legend = {},
                     std::optional<viz::Range> xlim = {}, std::optional<viz::Range> ylim = {},

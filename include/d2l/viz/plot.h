@@ -20,8 +20,8 @@ struct PlotOptions {
   std::vector<std::string> legend;               ///< one entry per line; empty: no legend
   std::optional<viz::Range> xlim;                ///< empty: from the data
   std::optional<viz::Range> ylim;                ///< empty: from the data
-  std::string xscale = "linear";                 ///< "linear" or "log"
-  std::string yscale = "linear";                 ///< "linear" or "log"
+  viz::Scale xscale = viz::Scale::Linear;        ///< linear or log
+  viz::Scale yscale = viz::Scale::Linear;        ///< linear or log
   std::vector<std::string> fmts = kDefaultFmts;  ///< cycled over the lines
   std::pair<double, double> figsize{3.5, 2.5};   ///< inches
   double scale = 1.0;                            ///< PNG pixels per inch / 100
@@ -31,7 +31,7 @@ struct PlotOptions {
 /// The chart `plot` would draw, to combine or save yourself. `X` holds one x list for all
 /// lines or one per line; when `Ys` is empty the lists of `X` are the y values and x is
 /// 0, 1, 2, ... (as the book's `plot(x)`). NaN values are skipped. Throws d2l::Error (BadInput)
-/// when the counts do not match or a format or scale is malformed.
+/// when the counts do not match or a format is malformed.
 viz::Figure make_plot(const std::vector<std::vector<double>>& X,
                       const std::vector<std::vector<double>>& Ys, const PlotOptions& opts = {});
 
@@ -41,7 +41,8 @@ void plot(const std::vector<std::vector<double>>& X, const std::vector<std::vect
           const PlotOptions& opts, const std::string& path);
 
 /// The book's argument order: plot(X, Ys, xlabel, ylabel, legend, xlim, ylim, xscale, yscale,
-/// fmts, figsize) plus the output path.
+/// fmts, figsize) plus the output path; the scales are the book's words, "linear" or "log"
+/// (viz::parse_scale: d2l::Error (BadInput) for any other).
 void plot(const std::vector<std::vector<double>>& X, const std::vector<std::vector<double>>& Ys,
           const std::string& xlabel, const std::string& ylabel = "",
           const std::vector<std::string>& legend = {}, std::optional<viz::Range> xlim = {},
