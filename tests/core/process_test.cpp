@@ -35,10 +35,21 @@ bool eventually(F done, double seconds = 10) {
   return done();
 }
 
-// Opens (creates, empties) a log file for a detached program's output; the caller closes it.
-int open_log(const std::string& path) {
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-}
+/// A log file in a temp folder, open for a detached program's output.
+struct DetachedLog {
+  TempDir dir;
+  std::string path = dir / "log";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ~DetachedLog() {
+    if (fd >= 0) ::close(fd);
+  }
+  d2l::DetachedOptions options() const {
+    d2l::DetachedOptions o;
+    o.output_fd = fd;
+    return o;
+  }
+  std::string text() const { return d2l::read_file(path); }
+};
 
 }  // namespace
 
@@ -148,20 +159,16 @@ TEST(RunShell, UncapturedOutputGoesToOurs) {
 }
 
 TEST(SpawnDetached, StartsAProgramThatIsNotOurChild) {
-  TempDir t;
-  const std::string log = t / "log";
-  const int fd = open_log(log);
-  ASSERT_GE(fd, 0);
-  d2l::DetachedOptions o;
-  o.output_fd = fd;
+  DetachedLog log;
+  ASSERT_GE(log.fd, 0);
+  d2l::DetachedOptions o = log.options();
   o.env = std::vector<std::string>{"D2L_TEST_VALUE=42", "PATH=/usr/bin:/bin"};
   const pid_t pid =
       d2l::spawn_detached({"/bin/sh", "-c", "echo value=$D2L_TEST_VALUE; exec sleep 30"}, o);
-  ::close(fd);
   ASSERT_GT(pid, 0);
   EXPECT_TRUE(d2l::process_alive(pid));
-  EXPECT_TRUE(eventually([&] { return d2l::read_file(log) == "value=42\n"; }))
-      << "its output goes to the given file, with the given environment: " << d2l::read_file(log);
+  EXPECT_TRUE(eventually([&] { return log.text() == "value=42\n"; }))
+      << "its output goes to the given file, with the given environment: " << log.text();
   // Not our child: waitpid cannot reap it; and it is in a new session (that of the first fork,
   // whose leader has exited, so it can never take a controlling terminal).
   EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
@@ -172,21 +179,16 @@ TEST(SpawnDetached, StartsAProgramThatIsNotOurChild) {
 }
 
 TEST(SpawnDetached, ProgramThatCannotRunThrowsNamingIt) {
-  TempDir t;
-  const std::string log = t / "log";
-  const int fd = open_log(log);
-  ASSERT_GE(fd, 0);
-  d2l::DetachedOptions o;
-  o.output_fd = fd;
+  DetachedLog log;
+  ASSERT_GE(log.fd, 0);
   try {
-    d2l::spawn_detached({"/nonexistent/server", "--flag"}, o);
+    d2l::spawn_detached({"/nonexistent/server", "--flag"}, log.options());
     ADD_FAILURE() << "no error";
   } catch (const d2l::Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot run /nonexistent/server"), std::string::npos)
         << e.what();
   }
-  ::close(fd);
-  EXPECT_NE(d2l::read_file(log).find("cannot run /nonexistent/server"), std::string::npos)
+  EXPECT_NE(log.text().find("cannot run /nonexistent/server"), std::string::npos)
       << "the reason is in its log too";
   EXPECT_THROW(d2l::spawn_detached({}), d2l::Error);
 }
