@@ -27,6 +27,7 @@
 #include "d2l/models/registry.h"
 #include "d2l/models/resnet.h"
 #include "d2l/models/sequential.h"
+#include "d2l/models/summary.h"
 #include "d2l/models/vgg.h"
 #include "d2l/train/checkpoint.h"
 #include "d2l/train/evaluate.h"

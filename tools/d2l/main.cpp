@@ -30,6 +30,7 @@ struct TorchCommand {
 constexpr TorchCommand kTorchCommands[] = {
     {"train", "Train a book model on a real data set (LibTorch)"},
     {"bench", "Benchmarks: matmul, train MODEL, loader (LibTorch)"},
+    {"summary", "A network's layers: output shapes, parameters, multiply-adds (LibTorch)"},
 };
 
 [[noreturn]] void exec_torch(int argc, char** argv) {
