@@ -79,10 +79,10 @@ struct RunResult {
 
 /// Runs `plan` (from plan_run) with the output options of `o`: trains, writing the run folder as
 /// it goes (metrics after every epoch, the checkpoint atomically, the chart live), then the
-/// book's predictions and a confusion matrix. Interrupted (SIGINT/SIGTERM, see
-/// install_stop_signals) leaves a checkpoint that resumes exactly; diverged leaves the last sound
-/// checkpoint and the metrics with their `divergence`. Throws d2l::Error for a missing data set
-/// or an unwritable folder.
+/// book's predictions and a confusion matrix (not after a --max-steps smoke run). Interrupted
+/// (SIGINT/SIGTERM, see install_stop_signals) leaves a checkpoint that resumes exactly; diverged
+/// leaves the last sound checkpoint and the metrics with their `divergence`. Throws d2l::Error for
+/// a missing data set or an unwritable folder.
 RunResult train_run(const RunPlan& plan, const RunOptions& o = {});
 
 }  // namespace d2l
