@@ -153,6 +153,25 @@ TEST(BnLeNet, ShapesAt28) {
   EXPECT_NE(concise[10]->as<torch::nn::BatchNorm1d>(), nullptr);
 }
 
+TEST(BnLeNet, ScratchAndConciseAgreeWithTheSameWeights) {
+  torch::manual_seed(5);
+  auto scratch = d2l::bn_lenet_scratch();
+  auto concise = d2l::bn_lenet();
+  {
+    torch::NoGradGuard no_grad;
+    auto from = concise->parameters(), to = scratch->parameters();
+    ASSERT_EQ(from.size(), to.size());
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      from[i].normal_(0.0, 0.3);  // gamma/beta away from 1/0, so they matter
+      to[i].copy_(from[i].reshape(to[i].sizes()));
+    }
+  }
+  auto x = torch::rand({8, 1, 28, 28});
+  scratch->train();
+  concise->train();
+  EXPECT_TRUE(torch::allclose(scratch->forward(x), concise->forward(x), 1e-4, 1e-5));
+}
+
 TEST(ResNet, ResidualShapesAsTheBookChecks) {
   auto X = torch::randn({4, 3, 6, 6});
   d2l::Residual same(3, 3);
