@@ -4,7 +4,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -298,8 +301,65 @@ void setup_cert(const NotebookPaths& paths, std::vector<std::string> hosts, int 
   save_config(paths, j);
 }
 
-bool is_loopback(const std::string& ip) {
-  return ip == "localhost" || ip == "::1" || ip.rfind("127.", 0) == 0;
+namespace {
+
+bool loopback_in4(const in_addr& a) { return (ntohl(a.s_addr) >> 24) == 127; }
+
+bool loopback_in6(const in6_addr& a) {
+  if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    in_addr v4{};
+    std::memcpy(&v4.s_addr, a.s6_addr + 12, 4);
+    return loopback_in4(v4);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_loopback_address(const std::string& address) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) return loopback_in4(v4);
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, address.c_str(), &v6) == 1) return loopback_in6(v6);
+  return false;
+}
+
+std::vector<std::string> resolve_host(const std::string& host) {
+  std::vector<std::string> out;
+  if (host.empty()) return out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
+  for (const addrinfo* a = res; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* where = nullptr;
+    if (a->ai_family == AF_INET)
+      where = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+    else if (a->ai_family == AF_INET6)
+      where = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    if (where && ::inet_ntop(a->ai_family, where, text, sizeof text))
+      out.emplace_back(text);
+    else
+      out.emplace_back("?");  // an address family we cannot judge: never loopback
+  }
+  ::freeaddrinfo(res);
+  return out;
+}
+
+bool is_loopback_host(const std::string& host, HostResolver resolve) {
+  if (host.empty()) return false;
+  in_addr v4{};
+  in6_addr v6{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1 || ::inet_pton(AF_INET6, host.c_str(), &v6) == 1)
+    return is_loopback_address(host);
+  const std::vector<std::string> addresses = resolve ? resolve(host) : std::vector<std::string>{};
+  if (addresses.empty()) return false;
+  for (const auto& a : addresses)
+    if (!is_loopback_address(a)) return false;
+  return true;
 }
 
 std::string ServerInfo::local_url() const {
@@ -316,15 +376,17 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
   if (opt.port <= 0 || opt.port > 65535)
     throw bad_input("start: port " + std::to_string(opt.port) + " is not in 1..65535");
   const NotebookSecurity sec = read_security(paths);
-  if (!is_loopback(opt.ip)) {
+  if (!is_loopback_host(opt.ip)) {
     std::string missing;
     if (!sec.has_password) missing = "no password (run: d2l notebook password)";
     if (!sec.has_tls)
       missing += std::string(missing.empty() ? "" : " and ") +
                  "no TLS certificate (run: d2l notebook cert)";
     if (!missing.empty())
-      throw bad_input("start: refusing to listen on " + opt.ip +
-                      ", reachable from the network, with " + missing +
+      throw bad_input("start: refusing --ip '" + opt.ip +
+                      "': not a loopback address (nor a name that resolves only to loopback), "
+                      "so reachable from the network, and there is " +
+                      missing +
                       "; listen on 127.0.0.1 and use an SSH tunnel (d2l notebook tunnel HOST)");
   }
   const std::string root = opt.root_dir.empty() ? "." : opt.root_dir;

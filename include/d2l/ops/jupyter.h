@@ -89,14 +89,31 @@ struct StartOptions {
   double wait_s = 60;            ///< how long to wait until it answers
 };
 
-/// True for 127.0.0.0/8, ::1 and `localhost`.
-bool is_loopback(const std::string& ip);
+/// True when `address` is a numeric loopback address: IPv4 127.0.0.0/8 (dotted quad, as
+/// inet_pton reads it), IPv6 ::1, or an IPv4-mapped ::ffff:127.x.y.z. False for anything else,
+/// names included (`localhost` is a name: see is_loopback_host()), and for 0.0.0.0 and ::.
+bool is_loopback_address(const std::string& address);
+
+/// Resolves a host name to its numeric addresses (one string per address, as inet_ntop writes
+/// it); empty when the name does not resolve.
+using HostResolver = std::vector<std::string> (*)(const std::string& host);
+
+/// The system's resolver (getaddrinfo: /etc/hosts, then DNS when there is one).
+std::vector<std::string> resolve_host(const std::string& host);
+
+/// True when listening on `host` (`d2l notebook start --ip`) can only be reached from this
+/// machine: a numeric address is loopback by is_loopback_address(); a name must resolve (with
+/// `resolve`) and every address it resolves to must be loopback. A name that does not resolve, an
+/// empty string, 0.0.0.0 and :: (all addresses) are not loopback. A name is not trusted for its
+/// spelling: `127.evil.example` is a name, not 127.0.0.0/8.
+bool is_loopback_host(const std::string& host, HostResolver resolve = resolve_host);
 
 /// Starts jupyter-server detached (own session, output to paths.log_file) with our config and
 /// runtime folder and a fresh random token (passed by environment, never on the command line);
 /// passes --allow-root only when running as root, and says so in the log. Waits until the runtime
-/// file exists and /api/status answers. Refuses (d2l::bad_input) a non-loopback `ip` unless the
-/// config has both a password and TLS, saying which is missing. Throws d2l::Error with the log's
+/// file exists and /api/status answers. Refuses (d2l::bad_input, one line naming --ip, before
+/// anything is created or started) an `ip` that is not is_loopback_host() unless the config has
+/// both a password and TLS, saying which is missing. Throws d2l::Error with the log's
 /// last line when the server dies or does not answer in time (it is then killed).
 ServerInfo start_server(const NotebookPaths& paths, const StartOptions& options);
 
