@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <string>
 
 #include "d2l/core/error.h"
 
@@ -29,8 +30,11 @@ int run_main(const std::string& prog, const std::string& description, int argc, 
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
-    std::fprintf(stderr, "Run with --help for more information.\n");
+    // One line, as every other bad input: the message (its line breaks joined) and where to look.
+    std::string what = e.what();
+    for (std::size_t nl = what.find('\n'); nl != std::string::npos; nl = what.find('\n', nl))
+      what.replace(nl, 1, "; ");
+    std::fprintf(stderr, "%s: %s (see --help)\n", prog.c_str(), what.c_str());
     return 2;
   } catch (const d2l::Error& e) {
     std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());

@@ -18,6 +18,7 @@
 #include "../common/command.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -101,8 +102,12 @@ d2l::cli::Registrar reg{
           "corrupt\n"
           "state file. See docs/ops.md for the cron line and systemd units.");
       auto add = [&](CLI::App* s) {
-        s->add_option("--idle", o->idle, "Idle time before the action (default 2h)");
-        s->add_option("--grace", o->grace, "Warn logged-in users this long before (default 5m)");
+        const auto duration =
+            d2l::cli::parsed_by([](const std::string& t) { parse_duration(t); }, "DURATION");
+        s->add_option("--idle", o->idle, "Idle time before the action (default 2h)")
+            ->check(duration);
+        s->add_option("--grace", o->grace, "Warn logged-in users this long before (default 5m)")
+            ->check(duration);
         s->add_option("--action", o->a.action,
                       "shutdown (default) or a shell command, e.g. \"aws ec2 stop-instances ...\"");
         s->add_option("--warn-command", o->a.warn_command,
@@ -111,9 +116,11 @@ d2l::cli::Registrar reg{
         s->add_option("--signals", o->signals,
                       "Signals to use (default jupyter,ssh,train,gpu,cpu)");
         s->add_option("--max-load", o->a.max_load,
-                      "1-min load average above which the CPU is busy (default: half the CPUs)");
+                      "1-min load average above which the CPU is busy (default: half the CPUs)")
+            ->check(d2l::cli::number_in(0, 1e9));
         s->add_option("--gpu-busy", o->a.gpu_busy_percent,
-                      "GPU utilisation % from which a GPU is busy (default 5)");
+                      "GPU utilisation % from which a GPU is busy (default 5)")
+            ->check(d2l::cli::positive_up_to(100));
         s->add_option("--dir", o->a.notebook_dir,
                       "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)");
         s->add_option(
@@ -131,7 +138,14 @@ d2l::cli::Registrar reg{
       add(check);
       auto* run = cmd.add_subcommand("run", "Decide every --interval until stopped");
       add(run);
-      run->add_option("--interval", o->interval, "Time between checks (default 1m)");
+      run->add_option("--interval", o->interval, "Time between checks, 1s to 1d (default 1m)")
+          ->check(d2l::cli::parsed_by(
+              [](const std::string& t) {
+                const double s = parse_duration(t);
+                if (s < 1 || s > d2l::cli::kDaySeconds)
+                  throw d2l::bad_input("'" + t + "' is not from 1s to 1d");
+              },
+              "DURATION"));
       auto* status = cmd.add_subcommand("status", "Why the machine counts as busy or idle now");
       add(status);
       return [=]() -> int {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "d2l/core/paths.h"
 #include "d2l/ops/budget.h"
 #include "d2l/ops/pricing.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -30,7 +32,7 @@ struct Opts {
   bool spot = false;
   // list
   bool gpu = false;
-  double max_price = -1;
+  std::optional<double> max_price;  // not given: every price
   // estimate
   std::string instance;
   std::string duration;
@@ -82,7 +84,7 @@ int run_list(const Opts& o) {
   std::vector<const InstanceOffer*> rows;
   for (const auto& x : cat.offers()) {
     if (o.gpu && x.accelerator_count <= 0) continue;
-    if (o.max_price >= 0 && x.price > o.max_price) continue;
+    if (o.max_price && x.price > *o.max_price) continue;
     if (!o.region.empty() && x.region != o.region) continue;
     rows.push_back(&x);
   }
@@ -224,8 +226,6 @@ int run_budget_check(const Opts& o) {
 int run_log(const Opts& o) {
   const Catalog cat = Catalog::load_default(o.catalog);
   const InstanceOffer& x = cat.find(o.instance, o.region);
-  if (!(o.hours > 0) || !std::isfinite(o.hours))
-    throw d2l::bad_input("log: HOURS must be more than 0");
   UsageEntry e;
   e.time = static_cast<std::int64_t>(std::time(nullptr));
   e.instance_type = x.instance_type;
@@ -262,12 +262,15 @@ d2l::cli::Registrar reg{
       auto* list = cmd.add_subcommand("list", "List the catalogue's instance types and prices");
       common(list, o);
       list->add_flag("--gpu", o->gpu, "Only instance types with GPUs");
-      list->add_option("--max-price", o->max_price, "Only types at or under this USD/hour");
+      list->add_option("--max-price", o->max_price, "Only types at or under this USD/hour")
+          ->check(d2l::cli::number_in(0, 1e9));
 
       auto* est = cmd.add_subcommand("estimate", "Cost of running INSTANCE for DURATION");
       common(est, o);
       est->add_option("instance", o->instance, "Instance type, e.g. p3.2xlarge")->required();
-      est->add_option("duration", o->duration, "Duration, e.g. 8h, 90m, 2d")->required();
+      est->add_option("duration", o->duration, "Duration, e.g. 8h, 90m, 2d")
+          ->required()
+          ->check(d2l::cli::parsed_by([](const std::string& t) { parse_duration(t); }, "DURATION"));
       est->add_flag("--spot", o->spot, "Use the spot price");
 
       auto* cmp = cmd.add_subcommand("compare", "Compare runs: INSTANCE:DURATION ...");
@@ -278,7 +281,9 @@ d2l::cli::Registrar reg{
       budget->require_subcommand(1);
       auto* bset = budget->add_subcommand("set", "Set the monthly budget and alerts");
       common(bset, o, false);
-      bset->add_option("--monthly", o->monthly, "USD per month")->required();
+      bset->add_option("--monthly", o->monthly, "USD per month")
+          ->required()
+          ->check(d2l::cli::positive_up_to(1e9));
       bset->add_option("--alerts", o->alerts,
                        "Alert thresholds in % of the budget (default 50,80,90)");
       auto* bcheck = budget->add_subcommand(
@@ -288,7 +293,9 @@ d2l::cli::Registrar reg{
       auto* log = cmd.add_subcommand("log", "Record HOURS of INSTANCE in the usage ledger");
       common(log, o);
       log->add_option("instance", o->instance, "Instance type")->required();
-      log->add_option("hours", o->hours, "Hours used")->required();
+      log->add_option("hours", o->hours, "Hours used")
+          ->required()
+          ->check(d2l::cli::positive_up_to(1e6));
       log->add_option("--source", o->source, "Who records it (default cli)");
 
       return [o, list, est, cmp, bset, bcheck, log]() -> int {

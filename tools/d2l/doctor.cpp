@@ -11,6 +11,7 @@
 #include "d2l/core/error.h"
 #include "d2l/core/progress.h"
 #include "d2l/sys/environment.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -40,7 +41,6 @@ int run(const Opts& o) {
       std::printf("%-20s %s\n%-20s %s\n\n", h.id.c_str(), h.symptom.c_str(), "", h.fix.c_str());
     return 0;
   }
-  if (!(o.timeout > 0)) throw d2l::bad_input("doctor: --timeout must be > 0 seconds");
   d2l::sys::DoctorReport saved;
   if (!o.compare.empty()) saved = d2l::sys::report_from_json(d2l::read_file(o.compare));
 
@@ -103,6 +103,7 @@ d2l::cli::Registrar reg{
           ->capture_default_str();
       cmd.add_flag("--no-torch", o->no_torch, "Skip the LibTorch probes (d2l-torch)");
       cmd.add_option("--timeout", o->timeout, "Seconds allowed for the LibTorch probes")
+          ->check(d2l::cli::positive_up_to(d2l::cli::kDaySeconds))
           ->capture_default_str();
       cmd.add_flag("--hints", o->hints, "Print the table of known failures and fixes");
       cmd.add_option("--root", o->root, "File-system root for /proc, /sys, /etc (tests)")

@@ -9,11 +9,13 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "../common/command.h"
 #include "d2l/core/error.h"
 #include "d2l/core/progress.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -26,7 +28,7 @@ struct Opts {
   bool json = false;
   std::string csv;
   std::string root = "/";
-  long count = 0;  // hidden: stop after N refreshes (0 = until interrupted)
+  std::optional<long> count;  // hidden: stop after N refreshes (not given: until interrupted)
   double window = 0.025;
   std::size_t top = 5;
   bool no_nvml = false;
@@ -59,10 +61,6 @@ void sleep_interruptible(double seconds) {
 }
 
 int run(const Opts& o) {
-  if (!(o.interval >= 0)) throw d2l::bad_input("monitor: --interval must be >= 0 seconds");
-  if (!(o.window >= 0 && o.window <= 10))
-    throw d2l::bad_input("monitor: --window must be in [0, 10] seconds");
-  if (o.count < 0) throw d2l::bad_input("monitor: --count must be >= 0");
   d2l::sys::MonitorOptions mo;
   mo.root = o.root;
   mo.top = o.top;
@@ -83,7 +81,7 @@ int run(const Opts& o) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
 
-  const bool live = !o.once && !o.json && o.count != 1 && d2l::is_terminal(stdout);
+  const bool live = !o.once && !o.json && o.count != 1L && d2l::is_terminal(stdout);
   // The first sample only primes the rates: take it, wait a short window, then show.
   mon.sample();
   sleep_interruptible(o.once ? o.window : std::min(o.window, o.interval));
@@ -114,7 +112,7 @@ int run(const Opts& o) {
       }
       out += "\033[J(Ctrl-C to quit)";
       std::fputs(out.c_str(), stdout);
-    } else if (o.once || o.count != 0) {
+    } else if (o.once || o.count) {
       if (shown > 0) std::fputs("\n", stdout);
       std::fputs(d2l::sys::render_snapshot(s, 100).c_str(), stdout);
     } else {
@@ -123,7 +121,7 @@ int run(const Opts& o) {
     }
     std::fflush(stdout);
     ++shown;
-    if (o.once || (o.count > 0 && shown >= o.count)) break;
+    if (o.once || (o.count && shown >= *o.count)) break;
     sleep_interruptible(o.interval);
   }
   if (live) std::fputs("\033[?25h\n", stdout);
@@ -133,18 +131,24 @@ int run(const Opts& o) {
 d2l::cli::Registrar reg{
     "monitor", "Live view of CPU, memory, disks, network, GPUs and processes", [](CLI::App& cmd) {
       auto o = std::make_shared<Opts>();
-      cmd.add_option("-i,--interval", o->interval, "Seconds between refreshes")
+      cmd.add_option("-i,--interval", o->interval, "Seconds between refreshes (0: none)")
+          ->check(d2l::cli::number_in(0, d2l::cli::kDaySeconds))
           ->capture_default_str();
       cmd.add_flag("--once", o->once, "Print one sample and exit");
       cmd.add_flag("--json", o->json, "JSON, one object per line (with --once: indented)");
       cmd.add_option("--csv", o->csv, "Append one row per refresh to FILE (header when new)")
           ->type_name("FILE");
-      cmd.add_option("--top", o->top, "Processes in each top list")->capture_default_str();
+      cmd.add_option("--top", o->top, "Processes in each top list (0: no lists)")
+          ->check(d2l::cli::number_in(0, 10000))
+          ->capture_default_str();
       cmd.add_option("--window", o->window, "Seconds the first sample's rates cover (with --once)")
+          ->check(d2l::cli::number_in(0, 10))
           ->capture_default_str();
       cmd.add_flag("--no-nvml", o->no_nvml, "Do not query NVIDIA's library");
       cmd.add_option("--root", o->root, "File-system root for /proc and /sys (tests)")->group("");
-      cmd.add_option("--count", o->count, "Stop after N refreshes (benchmarks)")->group("");
+      cmd.add_option("--count", o->count, "Stop after N refreshes (benchmarks)")
+          ->check(d2l::cli::number_in(1, 1e9, d2l::cli::LowerBound::Included, "--count"))
+          ->group("");
       cmd.footer(
           "Rates (CPU %, network) cover the time since the previous refresh; with --once, a short "
           "--window.\nCtrl-C quits (exit 0). Missing values show n/a (null in JSON).");

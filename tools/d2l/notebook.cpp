@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/ops/jupyter.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -36,11 +38,11 @@ struct Opts {
   std::string root;
   double wait_s = 60;
   // stop
-  int pid = 0;
+  std::optional<int> pid;  // not given: the only running server
   double stop_wait = 10;
   // tunnel
   std::string host, user, key;
-  int local_port = 0;
+  std::optional<int> local_port;  // not given: the same as --port
 };
 
 std::string read_secret(const char* prompt) {
@@ -210,12 +212,12 @@ int run_status(const Opts& o) {
 int run_stop(const Opts& o) {
   const NotebookPaths p = NotebookPaths::under(o.dir);
   auto servers = list_servers(runtime_dirs(p));
-  if (o.pid > 0) {
+  if (o.pid) {
     std::vector<ServerInfo> keep;
     for (auto& s : servers)
-      if (s.pid == o.pid) keep.push_back(s);
+      if (s.pid == *o.pid) keep.push_back(s);
     if (keep.empty())
-      throw d2l::bad_input("stop: no Jupyter server with pid " + std::to_string(o.pid));
+      throw d2l::bad_input("stop: no Jupyter server with --pid " + std::to_string(*o.pid));
     servers = keep;
   } else if (servers.size() > 1) {
     throw d2l::bad_input("stop: " + std::to_string(servers.size()) +
@@ -239,7 +241,7 @@ int run_stop(const Opts& o) {
 }
 
 int run_tunnel(const Opts& o) {
-  const int local = o.local_port > 0 ? o.local_port : o.port;
+  const int local = o.local_port.value_or(o.port);
   const std::string ssh = tunnel_command(o.host, o.user, o.key, local, o.port);
   const std::string ps = tunnel_command_powershell(o.host, o.user, o.key, local, o.port);
   if (o.json) {
@@ -280,15 +282,18 @@ d2l::cli::Registrar reg{
       cert->add_option("--host", o->hosts,
                        "Name or IP in the certificate (repeat; default: hostname, localhost, "
                        "127.0.0.1, ::1)");
-      cert->add_option("--days", o->days, "Validity in days (default 365)");
+      cert->add_option("--days", o->days, "Validity in days (default 365)")
+          ->check(d2l::cli::number_in(1, 36500));
       auto* start =
           cmd.add_subcommand("start", "Start the server detached and wait until it answers");
       dir(start);
-      start->add_option("--port", o->port, "Port (default 8888)");
+      start->add_option("--port", o->port, "Port (default 8888)")
+          ->check(d2l::cli::number_in(1, d2l::cli::kMaxPort));
       start->add_option("--ip", o->ip,
                         "Address to listen on (default 127.0.0.1; others need a password and TLS)");
       start->add_option("--root", o->root, "Notebooks' folder (default: the current folder)");
-      start->add_option("--wait", o->wait_s, "Seconds to wait until it answers (default 60)");
+      start->add_option("--wait", o->wait_s, "Seconds to wait until it answers (default 60)")
+          ->check(d2l::cli::positive_up_to(d2l::cli::kDaySeconds));
       start->add_flag("--show-token", o->show_token, "Print the URL with its token");
       auto* status = cmd.add_subcommand("status", "Running servers, kernels, sessions, terminals");
       dir(status);
@@ -299,16 +304,20 @@ d2l::cli::Registrar reg{
       auto* stop =
           cmd.add_subcommand("stop", "Stop a server: API shutdown, then SIGTERM, then SIGKILL");
       dir(stop);
-      stop->add_option("--pid", o->pid, "Which server (when several run)");
-      stop->add_option("--wait", o->stop_wait, "Seconds to wait after each step (default 10)");
+      stop->add_option("--pid", o->pid, "Which server (when several run)")
+          ->check(d2l::cli::number_in(1, 4194304));
+      stop->add_option("--wait", o->stop_wait, "Seconds to wait after each step (default 10)")
+          ->check(d2l::cli::positive_up_to(3600));
       auto* tunnel =
           cmd.add_subcommand("tunnel", "Print the SSH tunnel command to reach the server");
       tunnel->add_option("host", o->host, "The remote machine's address")->required();
       tunnel->add_option("--user", o->user, "Remote user (e.g. ubuntu)");
       tunnel->add_option("--key", o->key, "SSH private key file");
-      tunnel->add_option("--port", o->port,
-                         "The server's port on the remote machine (default 8888)");
-      tunnel->add_option("--local-port", o->local_port, "Port on your laptop (default: the same)");
+      tunnel
+          ->add_option("--port", o->port, "The server's port on the remote machine (default 8888)")
+          ->check(d2l::cli::number_in(1, d2l::cli::kMaxPort));
+      tunnel->add_option("--local-port", o->local_port, "Port on your laptop (default: the same)")
+          ->check(d2l::cli::number_in(1, d2l::cli::kMaxPort));
       tunnel->add_flag("--json", o->json, "Machine-readable output");
       return [=]() -> int {
         if (pw->parsed()) return run_password(*o);

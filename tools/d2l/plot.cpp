@@ -1,5 +1,6 @@
 // `d2l plot METRICS.json [MORE.json ...] -o FILE`: redraws the training chart of finished runs
 // (the metrics.json of `d2l train --out DIR`), several runs in one chart to compare them.
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "../common/command.h"
 #include "d2l/core/error.h"
 #include "d2l/viz/run_chart.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -53,7 +55,6 @@ int run(const PlotOpts& o) {
   c.metrics = split(o.metrics, ',');
   c.title = o.title;
   c.scale = o.scale;
-  if (!(o.scale > 0 && o.scale <= 20)) throw d2l::bad_input("--scale must be in (0, 20]");
   if (!o.figsize.empty()) {
     c.figsize = two_numbers(o.figsize, 'x', "--figsize");
     if (!(c.figsize.first > 0.5 && c.figsize.second > 0.5 && c.figsize.first < 100 &&
@@ -62,6 +63,9 @@ int run(const PlotOpts& o) {
   }
   if (!o.ylim.empty()) {
     const auto [lo, hi] = two_numbers(o.ylim, ',', "--ylim");
+    if (!(std::isfinite(lo) && std::isfinite(hi) && lo < hi))
+      throw d2l::bad_input("--ylim '" + o.ylim +
+                           "': expected two finite numbers LO,HI with LO < HI");
     c.ylim = d2l::viz::Range{lo, hi};
   }
   d2l::viz::format_for_path(o.out);  // bad extension: usage error before drawing
@@ -105,6 +109,7 @@ d2l::cli::Registrar reg{
                      "WxH in inches (default 3.5x2.5 for one run, 6x4 for several)");
       cmd.add_option("--ylim", o->ylim, "LO,HI of the y axis (default: from the data)");
       cmd.add_option("--scale", o->scale, "PNG resolution: 100*SCALE pixels per inch")
+          ->check(d2l::cli::positive_up_to(20))
           ->capture_default_str();
       cmd.add_flag("--json", o->json, "Print what was written as JSON");
       cmd.footer(

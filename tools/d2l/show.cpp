@@ -7,6 +7,7 @@
 #include "d2l/core/error.h"
 #include "d2l/data/registry.h"
 #include "d2l/viz/images.h"
+#include "flag_checks.h"
 
 namespace {
 
@@ -19,12 +20,11 @@ struct ShowOpts {
 };
 
 int run_show(const ShowOpts& o) {
-  if (o.rows < 1 || o.cols < 1 || o.rows * o.cols > 1000)
-    throw d2l::bad_input("--rows and --cols must be at least 1 (and at most 1000 images)");
+  if (static_cast<long>(o.rows) * o.cols > 1000)
+    throw d2l::bad_input("--rows " + std::to_string(o.rows) + " times --cols " +
+                         std::to_string(o.cols) + " is more than 1000 images");
   if (o.split != "train" && o.split != "test")
     throw d2l::bad_input("--split must be train or test, got '" + o.split + "'");
-  if (o.start < 0) throw d2l::bad_input("--start must be >= 0");
-  if (!(o.scale > 0) || o.scale > 20) throw d2l::bad_input("--scale must be in (0, 20]");
   const auto& info = d2l::data::dataset_info(o.data);
   d2l::data::LocateOptions lo;
   lo.data_dir = o.data_dir;
@@ -63,10 +63,18 @@ d2l::cli::Registrar reg{
       auto o = std::make_shared<ShowOpts>();
       cmd.add_option("data", o->data, "fashion-mnist, mnist or cifar10")->required();
       cmd.add_option("--split", o->split, "train or test")->capture_default_str();
-      cmd.add_option("--rows", o->rows, "Rows of images")->capture_default_str();
-      cmd.add_option("--cols", o->cols, "Columns of images")->capture_default_str();
-      cmd.add_option("--start", o->start, "Index of the first image")->capture_default_str();
-      cmd.add_option("--scale", o->scale, "Inches per image")->capture_default_str();
+      cmd.add_option("--rows", o->rows, "Rows of images")
+          ->check(d2l::cli::number_in(1, 1000))
+          ->capture_default_str();
+      cmd.add_option("--cols", o->cols, "Columns of images")
+          ->check(d2l::cli::number_in(1, 1000))
+          ->capture_default_str();
+      cmd.add_option("--start", o->start, "Index of the first image")
+          ->check(d2l::cli::number_in(0, 1e9))
+          ->capture_default_str();
+      cmd.add_option("--scale", o->scale, "Inches per image")
+          ->check(d2l::cli::positive_up_to(20))
+          ->capture_default_str();
       cmd.add_option("-o,--output", o->out,
                      "Picture file, .png .svg or .pdf (default DATA-SPLIT.png)");
       cmd.add_option("--data-dir", o->data_dir,
