@@ -12,6 +12,7 @@
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
 #include "d2l/core/http.h"
+#include "d2l/core/paths.h"
 
 #ifdef D2L_HAVE_OPENSSL
 #include <openssl/evp.h>
@@ -39,6 +40,8 @@ const std::vector<DatasetInfo>& all() {
                      "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"}};
     fm.train_files = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
     fm.test_files = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    fm.folders = {"fashion-mnist", "FashionMNIST/raw", "raw"};
+    fm.cache_folder = "fashion-mnist";
     fm.classes = {"t-shirt", "trouser", "pullover", "dress", "coat",
                   "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
     fm.debian_package = "dataset-fashion-mnist";
@@ -57,6 +60,8 @@ const std::vector<DatasetInfo>& all() {
                      "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
                     {"t10k-labels-idx1-ubyte.gz",
                      "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}};
+    mn.folders = {"mnist", "MNIST/raw", "raw"};
+    mn.cache_folder = "mnist";
     mn.classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
     mn.debian_package = "";
     mn.debian_dir = "";
@@ -68,11 +73,11 @@ const std::vector<DatasetInfo>& all() {
     cf.mirrors = {"https://www.cs.toronto.edu/~kriz/"};
     cf.downloads = {{"cifar-10-binary.tar.gz",
                      "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"}};
-    cf.train_files = {
-        "cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin",
-        "cifar-10-batches-bin/data_batch_3.bin", "cifar-10-batches-bin/data_batch_4.bin",
-        "cifar-10-batches-bin/data_batch_5.bin"};
-    cf.test_files = {"cifar-10-batches-bin/test_batch.bin"};
+    cf.train_files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                      "data_batch_4.bin", "data_batch_5.bin"};
+    cf.test_files = {"test_batch.bin"};
+    cf.folders = {"cifar-10-batches-bin", "cifar10/cifar-10-batches-bin"};
+    cf.cache_folder = "cifar10/cifar-10-batches-bin";
     cf.classes = {"airplane", "automobile", "bird",  "cat",  "deer",
                   "dog",      "frog",       "horse", "ship", "truck"};
     cf.channels = 3;
@@ -94,13 +99,6 @@ std::string find_file(const std::string& dir, const std::string& rel) {
   for (const std::string& cand : {dir + "/" + rel, dir + "/" + rel + ".gz"})
     if (exists(cand)) return cand;
   return "";
-}
-
-bool has_all(const DatasetInfo& info, const std::string& dir) {
-  for (const auto* files : {&info.train_files, &info.test_files})
-    for (const auto& f : *files)
-      if (find_file(dir, f).empty()) return false;
-  return true;
 }
 
 std::vector<std::string> labels_of(const std::vector<std::string>& names,
@@ -185,51 +183,10 @@ std::vector<std::string> get_cifar10_labels(const std::vector<std::int64_t>& lab
   return labels_of(dataset_info("cifar10").classes, labels);
 }
 
-std::string default_cache_dir() {
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/d2l";
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/d2l";
-}
+std::string default_cache_dir() { return cache_dir(); }
 
-std::vector<std::string> search_dirs(const DatasetInfo& info, const LocateOptions& opts) {
-  std::vector<std::string> dirs;
-  if (!opts.data_dir.empty()) {
-    dirs.push_back(opts.data_dir);
-    dirs.push_back(opts.data_dir + "/" + info.name);
-  }
-  if (const char* env = std::getenv("D2L_DATA_DIR"); env && *env) {
-    dirs.push_back(env);
-    dirs.push_back(std::string(env) + "/" + info.name);
-  }
-  dirs.push_back(default_cache_dir() + "/" + info.name);
-  if (!info.debian_dir.empty()) dirs.push_back(info.debian_dir);
-  return dirs;
-}
-
-std::string locate_dataset(const DatasetInfo& info, const LocateOptions& opts) {
-  const auto dirs = search_dirs(info, opts);
-  for (const auto& d : dirs)
-    if (has_all(info, d)) return d;
-  const char* offline = std::getenv("D2L_OFFLINE");
-  const bool may_download = opts.download && !(offline && *offline && std::string(offline) != "0");
-  const std::string target =
-      (opts.data_dir.empty() ? default_cache_dir() : opts.data_dir) + "/" + info.name;
-  std::string why = "downloading is off";
-  if (may_download) {
-    why = download(info, target);
-    if (why.empty() && has_all(info, target)) return target;
-    if (why.empty()) why = "the download did not hold the expected files";
-    why = "download failed: " + why;
-  }
-  std::string looked;
-  for (const auto& d : dirs) looked += (looked.empty() ? "" : ", ") + d;
-  std::string ways;
-  if (!info.debian_package.empty()) ways += "apt-get install " + info.debian_package + "; ";
-  ways += "or download " + info.mirrors.front() + info.downloads.front().name +
-          (info.downloads.size() > 1 ? " (and the other files)" : "") + " into " + target +
-          "; or pass --data-dir DIR";
-  throw bad_input(info.name + ": data set not found (looked in " + looked + "; " + why +
-                  "). To get it: " + ways);
+std::string download_dataset(const DatasetInfo& info, const std::string& dir) {
+  return download(info, dir);
 }
 
 namespace {
@@ -243,7 +200,7 @@ std::string cache_decoded(const DatasetInfo& info, const std::string& dir, const
   // Only Debian's read-only copy is cached: a folder of the user's may hold other files of the
   // same names, which a cached copy must never shadow.
   if (info.debian_dir.empty() || dir != info.debian_dir) return "";
-  const std::string cache = default_cache_dir() + "/" + info.name;
+  const std::string cache = default_cache_dir() + "/" + info.cache_folder;
   try {
     const std::string dest = cache + "/" + rel;
     if (exists(dest)) return dest;
@@ -313,37 +270,6 @@ std::string sha256_file(const std::string& path) {
 #else
   throw Error(path + ": cannot verify SHA-256: this build has no OpenSSL");
 #endif
-}
-
-void extract_tar(const std::string& archive, const std::string& dir) {
-  const std::string tar = read_maybe_gzip(archive);
-  std::size_t off = 0;
-  auto octal = [&](std::size_t at, std::size_t len) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < len; ++i) {
-      const char c = tar[at + i];
-      if (c >= '0' && c <= '7') v = v * 8 + static_cast<std::uint64_t>(c - '0');
-    }
-    return v;
-  };
-  while (off + 512 <= tar.size()) {
-    if (tar[off] == '\0') break;  // end-of-archive blocks
-    std::string name(tar.data() + off, strnlen(tar.data() + off, 100));
-    const std::string prefix(tar.data() + off + 345, strnlen(tar.data() + off + 345, 155));
-    if (!prefix.empty()) name = prefix + "/" + name;
-    const std::uint64_t size = octal(off + 124, 12);
-    const char type = tar[off + 156];
-    off += 512;
-    if (off + size > tar.size()) throw bad_input(archive + ": truncated tar archive at " + name);
-    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos)
-      throw bad_input(archive + ": refusing unsafe path '" + name + "'");
-    if (type == '0' || type == '\0') {
-      const fs::path dest = fs::path(dir) / name;
-      fs::create_directories(dest.parent_path());
-      write_file_atomic(dest.string(), tar.substr(off, size));
-    }
-    off += (size + 511) / 512 * 512;
-  }
 }
 
 }  // namespace d2l::data

@@ -22,6 +22,7 @@
 
 #include "d2l/core/error.h"
 #include "d2l/core/process.h"
+#include "d2l/data/registry.h"
 #include "d2l/sys/monitor.h"
 #include "d2l/sys/nvml.h"
 #include "d2l/sys/procfs.h"
@@ -129,9 +130,11 @@ const std::vector<Hint>& doctor_hints() {
        "OpenBLAS 0.3.21 takes this CPU for an old one and runs generic kernels: set "
        "OPENBLAS_CORETYPE (the value shown, e.g. export OPENBLAS_CORETYPE=SkylakeX) before "
        "running, or use a newer OpenBLAS."},
-      {"dataset-missing", "Fashion-MNIST was not found",
+      {"dataset-missing", "A data set was not found, or its folder lacks files",
        "sudo apt install dataset-fashion-mnist (Debian puts it in /usr/share/datasets), or set "
-       "D2L_DATA_DIR to a folder holding fashion-mnist/ with the four idx files."},
+       "D2L_DATA_DIR (or pass --data-dir) to the folder holding the files, its parent, or the "
+       "downloaded archive; `d2l show --help` lists the search order. d2l train downloads a "
+       "missing data set into ~/.cache/d2l."},
       {"few-threads", "LibTorch uses fewer threads than the CPU has cores",
        "Set OMP_NUM_THREADS to the number of cores (the value shown) before running, or call "
        "torch::set_num_threads()."},
@@ -382,50 +385,43 @@ std::vector<Probe> probe_disks(const std::vector<std::string>& dirs,
 }
 
 std::vector<Probe> probe_datasets(const std::vector<std::string>& dirs) {
-  struct Set {
-    const char* name;
-    std::vector<std::string> files;
-    bool required;
-  };
-  const std::vector<Set> sets = {
-      {"fashion-mnist",
-       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte"},
-       true},
-      {"mnist",
-       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte"},
-       false},
-      {"cifar-10", {"data_batch_1.bin", "test_batch.bin"}, false},
-  };
+  // The registry's own search, as `d2l train` runs it (with each folder as its --data-dir), so
+  // doctor reports the place training uses. Nothing is unpacked or downloaded here.
+  const std::vector<std::string> data_dirs = dirs.empty() ? std::vector<std::string>{""} : dirs;
   std::vector<Probe> out;
-  for (const auto& s : sets) {
-    std::string found;
-    for (const auto& d : dirs) {
-      for (const std::string& sub : {std::string(s.name), std::string(s.name) + "/raw",
-                                     std::string("cifar-10-batches-bin")}) {
-        if (sub == "cifar-10-batches-bin" && std::string(s.name) != "cifar-10") continue;
-        const fs::path base = fs::path(d) / sub;
-        bool all = true;
-        for (const auto& f : s.files) {
-          std::error_code ec;
-          if (!fs::exists(base / f, ec) && !fs::exists(base / (f + ".gz"), ec)) all = false;
-        }
-        if (all) {
-          found = base.string();
-          break;
-        }
+  for (const auto& name : data::dataset_names()) {
+    const data::DatasetInfo& info = data::dataset_info(name);
+    const std::string id = "data." + name;
+    const bool required = name == "fashion-mnist";
+    std::optional<data::FoundDataset> found;
+    std::string fault;
+    for (const auto& d : data_dirs) {
+      try {
+        found = data::find_dataset(info, d);
+      } catch (const Error& e) {
+        if (fault.empty()) fault = e.what();
       }
-      if (!found.empty()) break;
+      if (found) break;
     }
-    const std::string id = std::string("data.") + s.name;
-    if (!found.empty())
-      out.push_back(make(id, "data", s.name, ProbeStatus::Pass, found));
-    else if (s.required)
-      out.push_back(make(id, "data", s.name, ProbeStatus::Warn, "not found in " + join(dirs, ", "),
+    if (found && !found->dir.empty()) {
+      out.push_back(make(id, "data", name, ProbeStatus::Pass, found->dir));
+    } else if (found) {
+      out.push_back(make(id, "data", name, ProbeStatus::Pass,
+                         found->archive + " (unpacked into " +
+                             data::unpacked_dir(info, found->archive) + " on first use)"));
+    } else if (!fault.empty()) {
+      out.push_back(make(id, "data", name, ProbeStatus::Warn, fault, "dataset-missing"));
+    } else if (required) {
+      std::vector<std::string> looked;
+      for (const auto& d : data_dirs)
+        for (const auto& loc : data::search_locations(name, d))
+          if (std::find(looked.begin(), looked.end(), loc.path) == looked.end())
+            looked.push_back(loc.path);
+      out.push_back(make(id, "data", name, ProbeStatus::Warn, "not found in " + join(looked, ", "),
                          "dataset-missing"));
-    else
-      out.push_back(make(id, "data", s.name, ProbeStatus::NA, "not present"));
+    } else {
+      out.push_back(make(id, "data", name, ProbeStatus::NA, "not present"));
+    }
   }
   return out;
 }
@@ -676,12 +672,9 @@ DoctorReport run_doctor(const DoctorOptions& o) {
     for (auto& p : v) r.probes.push_back(std::move(p));
   };
   add(guarded("system", "system", [&] { return probe_system(o.root); }));
-  // Free disk where data is written: the first data folder (the others may be system folders).
-  add(guarded("disk", "system", [&] {
-    return probe_disks(o.data_dirs.empty() ? std::vector<std::string>{}
-                                           : std::vector<std::string>{o.data_dirs.front()},
-                       o.checkpoint_dir);
-  }));
+  // Free disk where data is written: the cache, where downloads and unpacked archives go.
+  add(guarded("disk", "system",
+              [&] { return probe_disks({data::default_cache_dir()}, o.checkpoint_dir); }));
   add(guarded("build", "build", [&] {
     return std::vector<Probe>{
         make("build.compiler", "build", "Compiler", ProbeStatus::Pass,

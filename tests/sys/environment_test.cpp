@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "d2l/core/error.h"
+#include "d2l/data/registry.h"
 #include "fixture.h"
+#include "support/fixtures.h"
 
 using d2l::test::FixtureRoot;
 namespace sys = d2l::sys;
@@ -120,18 +122,57 @@ TEST(Doctor, EmptyRootIsNa) {
   EXPECT_EQ(find(p, "memory.cgroup")->status, ProbeStatus::NA);
 }
 
-TEST(Doctor, Datasets) {
+// doctor's data probes run the registry's own search: they report the place `d2l train` uses.
+TEST(Doctor, DatasetsAreWhereTheRegistrysSearchFindsThem) {
   FixtureRoot fx;
-  auto p = sys::probe_datasets({fx.root()});
-  EXPECT_EQ(find(p, "data.fashion-mnist")->status, ProbeStatus::Warn);
-  EXPECT_EQ(find(p, "data.fashion-mnist")->hint_id, "dataset-missing");
+  EnvGuard cache("XDG_CACHE_HOME", (fx.root() + "/cache").c_str());
+  auto p = sys::probe_datasets({fx.root() + "/data"});
+  ASSERT_TRUE(find(p, "data.cifar10"));
   EXPECT_EQ(find(p, "data.mnist")->status, ProbeStatus::NA);
-  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz"})
-    fx.write(std::string("/fashion-mnist/") + f, "x");
-  p = sys::probe_datasets({"/nonexistent-d2l", fx.root()});
-  EXPECT_EQ(find(p, "data.fashion-mnist")->status, ProbeStatus::Pass);
-  EXPECT_EQ(find(p, "data.fashion-mnist")->value, fx.root() + "/fashion-mnist");
+  EXPECT_EQ(find(p, "data.cifar10")->status, ProbeStatus::NA);
+  // Fashion-MNIST: Debian's copy where it is installed, else missing (WARN).
+  const auto fm =
+      d2l::data::find_dataset(d2l::data::dataset_info("fashion-mnist"), fx.root() + "/data");
+  if (fm) {
+    EXPECT_EQ(find(p, "data.fashion-mnist")->value, fm->dir);
+  } else {
+    EXPECT_EQ(find(p, "data.fashion-mnist")->status, ProbeStatus::Warn);
+    EXPECT_EQ(find(p, "data.fashion-mnist")->hint_id, "dataset-missing");
+  }
+
+  // A generated MNIST in torchvision's layout, named by $D2L_DATA_DIR.
+  fx.mkdir("/data/MNIST/raw");
+  d2l::test::write_fake_mnist(fx.root() + "/data/MNIST/raw", 10, 4, true);
+  EnvGuard env("D2L_DATA_DIR", (fx.root() + "/data").c_str());
+  const auto found = d2l::data::find_dataset(d2l::data::dataset_info("mnist"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->dir, fx.root() + "/data/MNIST/raw");
+  p = sys::probe_datasets({});
+  EXPECT_EQ(find(p, "data.mnist")->status, ProbeStatus::Pass);
+  EXPECT_EQ(find(p, "data.mnist")->value, found->dir);
+
+  // The real `d2l doctor --json` reports the same place.
+  const auto r =
+      d2l::test::run("env XDG_CACHE_HOME=" + fx.root() + "/cache D2L_DATA_DIR=" + fx.root() +
+                         "/data " + d2l::test::bin("d2l") + " doctor --json --no-torch",
+                     d2l::test::Capture::StdoutOnly);
+  const auto j = nlohmann::json::parse(r.output);
+  bool seen = false;
+  for (const auto& probe : j["probes"])
+    if (probe["id"] == "data.mnist") {
+      seen = true;
+      EXPECT_EQ(probe["status"], "PASS");
+      EXPECT_EQ(probe["value"], found->dir);
+    }
+  EXPECT_TRUE(seen) << r.output;
+
+  // A data folder missing a file: WARN naming it, as `d2l train` would refuse it.
+  std::filesystem::remove(fx.root() + "/data/MNIST/raw/t10k-images-idx3-ubyte.gz");
+  p = sys::probe_datasets({});
+  EXPECT_EQ(find(p, "data.mnist")->status, ProbeStatus::Warn);
+  EXPECT_NE(find(p, "data.mnist")->value.find("raw: t10k-images-idx3-ubyte.gz missing"),
+            std::string::npos)
+      << find(p, "data.mnist")->value;
 }
 
 TEST(Doctor, DisksUseNearestExistingFolder) {

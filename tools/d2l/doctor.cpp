@@ -50,12 +50,7 @@ int run(const Opts& o) {
   d.build = build();
   d.checkpoint_dir = o.checkpoint_dir;
   d.torch_timeout_s = o.timeout;
-  d.data_dirs = o.data_dirs;
-  if (d.data_dirs.empty()) {
-    if (const char* env = std::getenv("D2L_DATA_DIR"); env && *env) d.data_dirs.emplace_back(env);
-    d.data_dirs.emplace_back("data");
-    d.data_dirs.emplace_back("/usr/share/datasets");
-  }
+  d.data_dirs = o.data_dirs;  // none: the data sets' own search ($D2L_DATA_DIR, Debian, cache)
   if (o.no_torch) {
     d.torch_missing_reason = "--no-torch";
   } else {
@@ -97,8 +92,9 @@ d2l::cli::Registrar reg{
                      "Compare with a report saved by --save and list what changed")
           ->type_name("FILE");
       cmd.add_option("--data-dir", o->data_dirs,
-                     "Folder to look for data sets in (repeatable; default: $D2L_DATA_DIR, ./data, "
-                     "/usr/share/datasets)");
+                     "Data folder or archive, as d2l train's --data-dir (repeatable; default: "
+                     "$D2L_DATA_DIR, then Debian's folder and the cache, as d2l show --help "
+                     "lists)");
       cmd.add_option("--checkpoint-dir", o->checkpoint_dir, "Where checkpoints go (free disk)")
           ->capture_default_str();
       cmd.add_flag("--no-torch", o->no_torch, "Skip the LibTorch probes (d2l-torch)");

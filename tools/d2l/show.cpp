@@ -78,9 +78,11 @@ d2l::cli::Registrar reg{
       cmd.add_option("-o,--output", o->out,
                      "Picture file, .png .svg or .pdf (default DATA-SPLIT.png)");
       cmd.add_option("--data-dir", o->data_dir,
-                     "Folder with the data set's files (searched first)");
+                     "The data set's folder, its parent, or its archive (searched first; default "
+                     "$D2L_DATA_DIR)");
       cmd.add_flag("--no-download", o->no_download, "Never download a missing data set");
-      cmd.footer("Exit codes: 0 written, 1 cannot write, 2 bad input or missing data set.");
+      cmd.footer(d2l::data::search_order_help() +
+                 "\nExit codes: 0 written, 1 cannot write, 2 bad input or missing data set.");
       return [o]() { return run_show(*o); };
     }};
 

@@ -76,7 +76,8 @@ struct DoctorOptions {
   std::string torch_exe;               ///< "" = none (the torch probes say n/a)
   std::string torch_missing_reason;    ///< why torch_exe is empty, for the n/a value
   double torch_timeout_s = 60;         ///< the LibTorch child's time limit
-  std::vector<std::string> data_dirs;  ///< folders to look for data sets in
+  std::vector<std::string> data_dirs;  ///< --data-dir values (none: $D2L_DATA_DIR), searched
+                                       ///< as `d2l train --data-dir` does (the registry's search)
   std::string checkpoint_dir = ".";    ///< where checkpoints go (free disk)
   std::string compiler;                ///< the compiler that built d2l
   std::string build;                   ///< d2l's version and build type
@@ -105,6 +106,9 @@ std::vector<Probe> guarded(const std::string& id, const std::string& section,
 std::vector<Probe> probe_system(const std::string& root);
 std::vector<Probe> probe_disks(const std::vector<std::string>& dirs,
                                const std::string& checkpoint_dir);
+/// One probe per data set of the registry: where d2l::data::find_dataset (the search `d2l train`
+/// runs) finds it with each of `dirs` as --data-dir in turn (none: the default search). Writes
+/// and downloads nothing. Fashion-MNIST missing, or a data folder with only some files, is WARN.
 std::vector<Probe> probe_datasets(const std::vector<std::string>& dirs);
 /// The NVIDIA probes from NVML; `torch_cuda` is LibTorch's CUDA runtime ("12.1"), nullopt when
 /// LibTorch was built without CUDA or is unknown (torch_known false).
