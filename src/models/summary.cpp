@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "d2l/core/error.h"
+#include "d2l/core/torch_error.h"
 
 namespace d2l {
 namespace {
@@ -126,11 +127,7 @@ class EvalScope {
   torch::NoGradGuard no_grad_;
 };
 
-std::string fault_of(const std::exception& e) {
-  std::string what = e.what();
-  if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-  return what;
-}
+std::string fault_of(const std::exception& e) { return error_message(e); }
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "d2l/core/build_info.h"
+#include "d2l/core/torch_error.h"
 #include "d2l/sys/procfs.h"
 
 namespace d2l::sys {
@@ -26,8 +27,6 @@ using nlohmann::json;
 
 constexpr int64_t kCheckSize = 256;         // the compute check's matrices are kCheckSize^2
 constexpr double kMaxRelativeError = 1e-2;  // fp32 (or TF32) against fp64
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // The file that provides `symbol` in this process's global scope ("" when none).
 std::string provider_of(const char* symbol) {
@@ -79,7 +78,7 @@ json matmul_check(const std::vector<torch::Device>& devices) {
       r["seconds"] = s;
       r["ok"] = std::isfinite(err) && err < kMaxRelativeError;
     } catch (const std::exception& e) {
-      r["error"] = first_line(e.what());
+      r["error"] = error_message(e);
     }
     out.push_back(r);
   }
@@ -99,7 +98,7 @@ std::string torch_probe_json(int indent) {
   try {
     config = at::show_config();
   } catch (const std::exception& e) {
-    config = std::string("show_config failed: ") + first_line(e.what());
+    config = std::string("show_config failed: ") + error_message(e);
   }
   j["config"] = config;
   try {

@@ -7,6 +7,7 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
+#include "d2l/core/torch_error.h"
 
 namespace d2l {
 namespace {
@@ -57,8 +58,6 @@ TrainState parse_state(const std::string& text, const std::string& path) {
   return s;
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Sequential& net,
@@ -80,7 +79,7 @@ void save_checkpoint(const std::string& path, torch::nn::Sequential& net,
     ar.write("rng", rng);
     ar.save_to(out);
   } catch (const c10::Error& e) {
-    throw Error(path + ": cannot save checkpoint: " + first_line(e.what()));
+    throw Error(path + ": cannot save checkpoint: " + error_message(e));
   }
   write_file_atomic(path, out.str());
 }
@@ -92,8 +91,7 @@ static torch::serialize::InputArchive open_archive(const std::string& path, c10:
     std::istringstream in(bytes);
     ar.load_from(in, device);
   } catch (const c10::Error& e) {
-    throw bad_input(path +
-                    ": not a d2l checkpoint (corrupt or truncated): " + first_line(e.what()));
+    throw bad_input(path + ": not a d2l checkpoint (corrupt or truncated): " + error_message(e));
   }
   return ar;
 }
@@ -132,7 +130,7 @@ TrainState load_checkpoint(const std::string& path, torch::nn::Sequential& net,
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng.to(torch::kCPU));
   } catch (const c10::Error& e) {
-    throw bad_input(path + ": checkpoint does not fit this model: " + first_line(e.what()));
+    throw bad_input(path + ": checkpoint does not fit this model: " + error_message(e));
   }
   return state;
 }

@@ -11,6 +11,7 @@
 #include "d2l/core/device.h"
 #include "d2l/core/error.h"
 #include "d2l/core/timer.h"
+#include "d2l/core/torch_error.h"
 #include "d2l/data/loader.h"
 #include "d2l/data/registry.h"
 #include "d2l/data/synthetic.h"
@@ -52,6 +53,9 @@ void check_options(const RunOptions& o) {
     throw bad_input("--threads must be at most " + std::to_string(kMaxThreads) + ", got " +
                     std::to_string(*o.threads));
   check_at_least_one(o.step_epochs, "--step-epochs");
+  if (o.distributed && !(std::isfinite(o.distributed->timeout_s) && o.distributed->timeout_s > 0))
+    throw bad_input("--dist-timeout must be a finite number of seconds > 0, got " +
+                    fmt_number(o.distributed->timeout_s));
   if (o.momentum && !(*o.momentum >= 0 && *o.momentum < 1))
     throw bad_input("--momentum must be in [0, 1), got " + fmt_number(*o.momentum));
   if (o.weight_decay && !(std::isfinite(*o.weight_decay) && *o.weight_decay >= 0))
@@ -246,6 +250,14 @@ RunPlan plan_run(const RunOptions& o) {
                                : ScheduleKind::Constant;
   p.schedule.step_epochs = o.step_epochs ? *o.step_epochs : prior ? prior->step_epochs : 1;
   p.schedule.gamma = o.gamma ? *o.gamma : prior ? prior->gamma : 0.1;
+  const std::int64_t world = o.distributed ? o.distributed->world_size : 1;
+  if (world > 1 && spec.name == "linreg")
+    throw bad_input("train linreg runs in one process; --nproc and the launchers' variables are "
+                    "for the image models");
+  if (p.batch_size < world)
+    throw bad_input("--batch-size " + std::to_string(p.batch_size) +
+                    " is the global batch and must be at least the number of processes (" +
+                    std::to_string(world) + ")");
   if (spec.name == "linreg") {
     p.data = "synthetic";
     p.resize = 0;
@@ -262,12 +274,26 @@ RunPlan plan_run(const RunOptions& o) {
   return p;
 }
 
-RunResult train_run(const RunPlan& p, const RunOptions& o) {
-  const c10::Device device = parse_device(p.device);
+RunResult train_run(const RunPlan& p, const RunOptions& given) {
+  c10::Device device = parse_device(p.device);
   if (p.threads > 0) torch::set_num_threads(static_cast<int>(p.threads));
-  if (p.model == "linreg") return train_linreg(p, o);
+  if (p.model == "linreg") return train_linreg(p, given);
   const auto& info = data::dataset_info(p.data);
-  make_dir(p.out);
+  std::shared_ptr<Distributed> dist;
+  if (given.distributed && given.distributed->world_size > 1) {
+    if (device.is_cuda() && !device.has_index())
+      device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(given.distributed->local_rank));
+    dist = std::make_shared<Distributed>(*given.distributed, device);
+  }
+  // Only rank 0 prints, draws and writes the run folder.
+  const bool main_rank = !dist || dist->is_main();
+  RunOptions o = given;
+  if (!main_rank) {
+    o.verbose = false;
+    o.progress = false;
+    o.terminal_chart = false;
+  }
+  if (main_rank) make_dir(p.out);
 
   torch::manual_seed(p.seed);
   data::DataOptions dopts;
@@ -276,6 +302,12 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   dopts.seed = p.seed;
   dopts.prefetch = o.prefetch;
   auto [train_iter, test_iter] = data::load_data(p.data, p.batch_size, p.resize, dopts);
+  if (dist) {  // this rank's part of every batch
+    auto lo = train_iter.options();
+    lo.shard_index = dist->rank();
+    lo.shard_count = dist->world_size();
+    train_iter = data::DataLoader(train_iter.images(), train_iter.labels(), lo);
+  }
   if (!device.is_cpu()) {  // keep the whole data set on the GPU: batches never cross the bus
     train_iter.to(device);
     test_iter.to(device);
@@ -293,7 +325,7 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   aopts.legend = {"train loss", "train acc", "test acc"};
   if (scheduled) aopts.legend.push_back("lr / max");
   aopts.xlim = viz::Range{1, static_cast<double>(p.epochs)};
-  aopts.path = p.plot;
+  aopts.path = main_rank ? p.plot : std::string();
   aopts.terminal = o.terminal_chart;
   Animator animator(aopts);
 
@@ -304,7 +336,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   topts.verbose = o.verbose;
   topts.progress = o.progress;
   topts.epoch_lines = o.progress && !animator.live();  // the live chart shows them
-  topts.checkpoint = p.out + "/checkpoint.pt";
+  topts.checkpoint = main_rank ? p.out + "/checkpoint.pt" : std::string();
+  topts.distributed = dist;
   topts.max_steps = p.max_steps;
   topts.stop_on_divergence = o.stop_on_divergence;
   if (scheduled) {
@@ -326,7 +359,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   };
   for (const auto& pt : p.resumed.history.points) draw(pt);
   trainer.on_point(draw);
-  trainer.on_epoch([&](const EpochStats&, const History& h) { write_metrics(p.out, h); });
+  if (main_rank)
+    trainer.on_epoch([&](const EpochStats&, const History& h) { write_metrics(p.out, h); });
   History meta;
   meta.model = p.model;
   meta.dataset = p.data;
@@ -347,6 +381,13 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
   r.history = trainer.fit(train_iter, test_iter, meta);
   // A resumed run keeps the settings it was asked to go on with.
   r.history.epochs = p.epochs;
+  if (!main_rank) {  // the others' results are rank 0's; they write nothing
+    r.status = trainer.divergence() ? RunStatus::Diverged
+               : trainer.stopped()  ? RunStatus::Interrupted
+                                    : RunStatus::Finished;
+    r.divergence = trainer.divergence();
+    return r;
+  }
   write_metrics(p.out, r.history);
   r.written = {"metrics.json", "metrics.csv", "checkpoint.pt",
                fs::path(p.plot).parent_path() == fs::path(p.out)
@@ -372,9 +413,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& o) {
     if (viz::try_save_figure(make_confusion_figure(counts, info.classes), p.out + "/confusion.png"))
       r.written.push_back("confusion.png");
   } catch (const std::exception& e) {
-    std::string what = e.what();
     std::fprintf(stderr, "d2l: warning: confusion matrix not drawn: %s\n",
-                 what.substr(0, what.find('\n')).c_str());
+                 error_message(e).c_str());
   }
   return r;
 }

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "d2l/core/torch_error.h"
+
 namespace d2l {
 
 Image to_image(const at::Tensor& t0) {
@@ -40,9 +42,8 @@ bool predict_ch3(torch::nn::Sequential& net, const data::DataLoader& test, c10::
     }
     return viz::try_save_figure(make_images_figure(imgs, 1, n, titles), path);
   } catch (const std::exception& e) {
-    std::string what = e.what();
     std::fprintf(stderr, "d2l: warning: %s: predictions not drawn: %s\n", path.c_str(),
-                 what.substr(0, what.find('\n')).c_str());
+                 error_message(e).c_str());
     return false;
   }
 }

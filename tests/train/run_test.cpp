@@ -9,6 +9,7 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
+#include "d2l/core/torch_error.h"
 #include "d2l/data/loader.h"
 #include "d2l/models/registry.h"
 #include "d2l/train/train.h"
@@ -297,4 +298,20 @@ TEST(Trainer, AScheduleSetsTheLearningRateOfEveryStepAndIsRecorded) {
   EXPECT_DOUBLE_EQ(opt->param_groups()[0].options().get_lr(), 0.2);
   ASSERT_FALSE(h.points.empty());
   EXPECT_DOUBLE_EQ(h.points.back().lr.value_or(0), 0.2);
+}
+
+TEST(ErrorMessage, LibTorchErrorsLoseTheirBacktrace) {
+  try {
+    auto a = torch::zeros({2, 3});
+    auto b = torch::zeros({4, 5});
+    (void)torch::matmul(a, b);
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    const std::string full = e.what(), short_ = d2l::error_message(e);
+    EXPECT_EQ(short_.find('\n'), std::string::npos) << short_;
+    EXPECT_EQ(short_.find("Exception raised from"), std::string::npos) << short_;
+    EXPECT_NE(short_.find("cannot be multiplied"), std::string::npos) << short_;
+    EXPECT_LT(short_.size(), full.size());
+  }
+  EXPECT_EQ(d2l::error_message(std::runtime_error("one\ntwo")), "one");
 }

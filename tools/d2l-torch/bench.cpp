@@ -15,6 +15,7 @@
 #include "bench_registry.h"
 #include "d2l/core/error.h"
 #include "d2l/core/progress.h"
+#include "d2l/core/torch_error.h"
 #include "d2l/sys/bench_torch.h"
 #include "d2l/sys/environment.h"
 #include "d2l/sys/nvml.h"
@@ -80,8 +81,7 @@ Row bench_one(const torch::Device& dev, const std::string& dev_name, const std::
   } catch (const d2l::Error&) {
     throw;
   } catch (const std::exception& e) {
-    std::string w = e.what();
-    r.error = w.substr(0, w.find('\n'));
+    r.error = d2l::error_message(e);
     if (r.error.size() > 160) r.error = r.error.substr(0, 160) + "...";
   }
   return r;
