@@ -153,3 +153,19 @@ TEST_F(NumericFlags, NotGivenIsNotAValue) {
   ASSERT_EQ(m.code, 0) << m.err;
   EXPECT_EQ(d2l::test::count_lines(m.out), 2) << m.out;
 }
+
+// Found by d2l_cli_fuzz: a value with a newline (or another control character) echoed in the
+// error message made it two lines.
+TEST_F(NumericFlags, AControlCharacterInAValueStaysOnOneLine) {
+  for (const std::string args :
+       {"cost budget set --monthly 1 --alerts \"$(printf 'a\\nb')\"",
+        "autostop status --signals cpu --instance-type \"$(printf 'a\\nb\\001')\"",
+        "cost list --catalog \"$(printf 'no\\nsuch.csv')\"",
+        "monitor --once --top \"$(printf '1\\n')x\""}) {
+    SCOPED_TRACE(args);
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(d2l::test::count_lines(r.err), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("d2l: ", 0), 0u) << r.err;
+  }
+}
