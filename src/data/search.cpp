@@ -213,6 +213,10 @@ std::optional<FoundDataset> find_dataset(const DatasetInfo& info, const std::str
     if (!is_user(loc.origin) && !user_checked) check_user();
     if (loc.archive) {
       if (!is_file(loc.path)) continue;
+      if (!is_archive_name(loc.path))
+        throw bad_input(info.name + ": " + loc.path + " (" + origin_label(loc.origin) +
+                        ") is a file, not a folder or a .tar, .tar.gz or .tgz archive: name the "
+                        "folder that holds the data set's files");
       const std::string unpacked = unpacked_dir(info, loc.path);
       if (is_dir(unpacked))
         return FoundDataset{folder_in_unpacked(info, unpacked, loc.path), loc.path, loc};

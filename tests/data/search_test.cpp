@@ -253,6 +253,10 @@ TEST_F(Search, ArchivesAreUnpackedOnceIntoTheCache) {
   write_bytes(o / "other.tar", tar_member("readme.txt", "hi") + std::string(1024, '\0'));
   EXPECT_NE(error_of([&] { locate("cifar10", o / "other.tar"); }).find("holds none"),
             std::string::npos);
+  // A data file named instead of its folder.
+  write_bytes(o / "train-images-idx3-ubyte.gz", "x");
+  const std::string f = error_of([&] { locate("mnist", o / "train-images-idx3-ubyte.gz"); });
+  EXPECT_NE(f.find("is a file, not a folder"), std::string::npos) << f;
   // A file that is no tar archive.
   write_bytes(o / "junk.tar", std::string(2048, 'x'));
   EXPECT_NE(error_of([&] { locate("cifar10", o / "junk.tar"); }).find("not a tar archive"),

@@ -166,6 +166,18 @@ TEST(Doctor, DatasetsAreWhereTheRegistrysSearchFindsThem) {
     }
   EXPECT_TRUE(seen) << r.output;
 
+  // An archive named by --data-dir: PASS, naming where it will be unpacked (doctor unpacks
+  // nothing).
+  d2l::test::write_bytes(fx.root() + "/m.tar", std::string(1024, '\0'));
+  p = sys::probe_datasets({fx.root() + "/m.tar"});
+  EXPECT_EQ(find(p, "data.mnist")->status, ProbeStatus::Pass);
+  EXPECT_EQ(find(p, "data.mnist")
+                ->value.find(fx.root() + "/m.tar (unpacked into " + fx.root() +
+                             "/cache/d2l/mnist/unpacked/m-"),
+            0u)
+      << find(p, "data.mnist")->value;
+  EXPECT_FALSE(std::filesystem::exists(fx.root() + "/cache/d2l/mnist/unpacked"));
+
   // A data folder missing a file: WARN naming it, as `d2l train` would refuse it.
   std::filesystem::remove(fx.root() + "/data/MNIST/raw/t10k-images-idx3-ubyte.gz");
   p = sys::probe_datasets({});
