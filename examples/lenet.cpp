@@ -35,7 +35,7 @@ int main(int argc, char* argv[]) try {
     std::cout << name << " output shape:\t" << X.sizes() << "\n";
   }
 
-  auto [train_iter, test_iter] = d2l::data::load_data_fashion_mnist(kBatchSize);
+  auto [train_iter, test_iter] = d2l::load_data_fashion_mnist(kBatchSize);
   d2l::train_ch6(net, train_iter, test_iter, num_epochs, kLearningRate, d2l::try_gpu());
   return 0;
 } catch (const std::exception& e) {

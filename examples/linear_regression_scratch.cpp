@@ -31,10 +31,10 @@ int main(int argc, char* argv[]) {
   torch::manual_seed(kSeed);
 
   auto true_w = torch::tensor(kTrueW);
-  auto [features, labels] = d2l::data::synthetic_data(true_w, kTrueB, kNumExamples);
+  auto [features, labels] = d2l::synthetic_data(true_w, kTrueB, kNumExamples);
   std::cout << "features: " << features[0] << "\nlabel: " << labels[0] << "\n";
 
-  for (auto& [X, y] : d2l::data::data_iter(kBatchSize, features, labels)) {
+  for (auto& [X, y] : d2l::data_iter(kBatchSize, features, labels)) {
     std::cout << X << "\n" << y << "\n";
     break;
   }
@@ -45,7 +45,7 @@ int main(int argc, char* argv[]) {
   auto net = d2l::linreg;
   auto loss = d2l::squared_loss;
   for (int64_t epoch = 0; epoch < num_epochs; ++epoch) {
-    for (auto& [X, y] : d2l::data::data_iter(kBatchSize, features, labels)) {
+    for (auto& [X, y] : d2l::data_iter(kBatchSize, features, labels)) {
       auto l = loss(net(X, w, b), y);  // minibatch loss of X and y
       l.sum().backward();              // gradient of l with respect to [w, b]
       d2l::sgd({w, b}, kLearningRate, kBatchSize);

@@ -28,7 +28,7 @@ int main(int argc, char* argv[]) try {
   torch::manual_seed(kSeed);
 
   auto net = d2l::mlp(kNumInputs, kNumHiddens, kNumOutputs);
-  auto [train_iter, test_iter] = d2l::data::load_data_fashion_mnist(kBatchSize);
+  auto [train_iter, test_iter] = d2l::load_data_fashion_mnist(kBatchSize);
   torch::optim::SGD trainer(net->parameters(), torch::optim::SGDOptions(kLearningRate));
   d2l::train_ch3(net, train_iter, test_iter, num_epochs, trainer);
   return 0;

@@ -14,6 +14,13 @@ int main() try {
   auto net = d2l::lenet();
   const auto X = torch::rand({2, 1, 28, 28});
   const auto y = net->forward(X);
+  // The book's names, as the book spells them: d2l.synthetic_data, d2l.get_fashion_mnist_labels.
+  const auto [features, labels] = d2l::synthetic_data(torch::tensor({2.0, -3.4}), 4.2, 10);
+  const auto names = d2l::get_fashion_mnist_labels({0, 9});
+  if (features.size(0) != 10 || labels.size(0) != 10 || names.at(1) != "ankle boot") {
+    std::fprintf(stderr, "consumer: book names: wrong results\n");
+    return 1;
+  }
   const double seconds = timer.stop();
 
   std::printf("d2l package ok: lenet output [%lld, %lld], accumulator %.1f %.1f, %s, timer %s\n",

@@ -140,3 +140,8 @@ ImageSet read_split(const DatasetInfo& info, const std::string& dir, bool train)
 std::string sha256_file(const std::string& path);
 
 }  // namespace d2l::data
+
+namespace d2l {
+// The book's name: `d2l.get_fashion_mnist_labels`.
+using data::get_fashion_mnist_labels;
+}  // namespace d2l

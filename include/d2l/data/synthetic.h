@@ -18,3 +18,9 @@ std::vector<std::pair<at::Tensor, at::Tensor>> data_iter(std::int64_t batch_size
                                                          const at::Tensor& labels);
 
 }  // namespace d2l::data
+
+namespace d2l {
+// The book's names: `d2l.synthetic_data`, and chapter 3.2's `data_iter`.
+using data::data_iter;
+using data::synthetic_data;
+}  // namespace d2l
