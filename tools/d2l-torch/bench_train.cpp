@@ -2,9 +2,11 @@
 // like torch.utils.benchmark (warm-up, repeats, median and interquartile range).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "bench_registry.h"
 #include "d2l/d2l.h"
@@ -14,7 +16,7 @@ namespace {
 struct Opts {
   d2l::cli::CommonBenchOptions common;
   std::string model, data, data_dir, device = "auto";
-  std::int64_t batch_size = 256, resize = 0;
+  std::int64_t batch_size = 256, resize = 0, threads = 0;
   bool prefetch = false;
 };
 
@@ -26,7 +28,7 @@ void add_data_options(CLI::App& cmd, Opts& o) {
   cmd.add_option("--data", o.data, "fashion-mnist, mnist or cifar10 (default: the model's)");
   cmd.add_option("--data-dir", o.data_dir, "Folder with the data set's files");
   cmd.add_option("--batch-size", o.batch_size, "Mini-batch size")->capture_default_str();
-  cmd.add_option("--resize", o.resize, "Resize images to N x N");
+  cmd.add_option("--resize", o.resize, "Resize images to N x N (train: default the book's)");
 }
 
 void report(const Opts& o, const std::string& what, const d2l::sys::BenchStats& s, double examples,
@@ -48,12 +50,23 @@ void report(const Opts& o, const std::string& what, const d2l::sys::BenchStats& 
               s.repeats, s.median > 0 ? 1.0 / s.median : 0, rate, unit.c_str());
 }
 
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int run_train_bench(Opts o) {
+  if (o.threads < 0 || o.threads > 4096)
+    throw d2l::bad_input("--threads must be between 1 and 4096, got " + std::to_string(o.threads));
+  if (o.threads > 0) torch::set_num_threads(static_cast<int>(o.threads));
   const auto& spec = d2l::model_spec(o.model);
   if (spec.name == "linreg")
     throw d2l::bad_input("bench train: linreg has no image data; use softmax, mlp or lenet");
   if (o.batch_size < 1) throw d2l::bad_input("--batch-size must be at least 1");
   if (o.data.empty()) o.data = spec.dataset;
+  if (o.resize == 0) o.resize = spec.resize;  // the book's input size for the model
   const c10::Device device = d2l::parse_device(o.device);
   const auto& info = d2l::data::dataset_info(o.data);
   d2l::data::DataOptions dopts;
@@ -75,12 +88,39 @@ int run_train_bench(Opts o) {
         sync(device);
       },
       o.common.timing);
+  // Where the time goes: the step's phases timed apart, as many times as the step was.
+  std::vector<double> fwd, bwd, upd;
+  for (std::size_t r = 0; r < std::max<std::size_t>(1, stats.repeats); ++r) {
+    d2l::Timer t;
+    opt.zero_grad();
+    auto l = loss(net->forward(X), y);
+    sync(device);
+    fwd.push_back(t.stop());
+    t.start();
+    l.backward();
+    sync(device);
+    bwd.push_back(t.stop());
+    t.start();
+    opt.step();
+    sync(device);
+    upd.push_back(t.stop());
+  }
+  const double f = median_of(fwd), b = median_of(bwd), u = median_of(upd);
   report(o, "train " + o.model + " on " + device.str(), stats, static_cast<double>(X.size(0)),
          "examples",
          {{"model", o.model},
           {"device", device.str()},
           {"batch_size", X.size(0)},
-          {"threads", torch::get_num_threads()}});
+          {"resize", o.resize},
+          {"threads", torch::get_num_threads()},
+          {"phases_median_seconds", {{"forward", f}, {"backward", b}, {"step", u}}}});
+  if (!o.common.json)
+    std::printf(
+        "  where the time goes: forward+loss %s (%.0f%%), backward %s (%.0f%%), "
+        "optimiser step %s (%.0f%%)\n",
+        d2l::sys::format_seconds(f).c_str(), 100 * f / std::max(1e-12, f + b + u),
+        d2l::sys::format_seconds(b).c_str(), 100 * b / std::max(1e-12, f + b + u),
+        d2l::sys::format_seconds(u).c_str(), 100 * u / std::max(1e-12, f + b + u));
   return 0;
 }
 
@@ -115,8 +155,10 @@ d2l::cli::BenchRegistrar train_reg{
       auto o = std::make_shared<Opts>();
       o->common.timing.warmup = 3;
       o->common.timing.repeats = 30;
-      cmd.add_option("model", o->model, "softmax, mlp or lenet")->required();
+      cmd.add_option("model", o->model, "A model of d2l train --list (lenet, resnet, ...)")
+          ->required();
       add_data_options(cmd, *o);
+      cmd.add_option("--threads", o->threads, "LibTorch threads, >= 1 (default: LibTorch's)");
       cmd.add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
       d2l::cli::add_bench_options(cmd, o->common);
       return [o]() { return run_train_bench(*o); };
