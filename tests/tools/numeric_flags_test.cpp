@@ -169,3 +169,42 @@ TEST_F(NumericFlags, AControlCharacterInAValueStaysOnOneLine) {
     EXPECT_EQ(r.err.rfind("d2l: ", 0), 0u) << r.err;
   }
 }
+
+// Options whose "not given" means a default (a folder, a file, a name): an empty value is not a
+// way to say "not given", it gets one line naming the option and exit 2. One row per option.
+TEST_F(NumericFlags, AnEmptyValueIsNotLeavingTheOptionOut) {
+  const std::pair<const char*, const char*> rows[] = {
+      {"monitor --once --no-nvml", "--csv"},
+      {"monitor --once --no-nvml", "--root"},
+      {"doctor --no-torch", "--save"},
+      {"doctor --no-torch", "--compare"},
+      {"doctor --no-torch", "--data-dir"},
+      {"doctor --no-torch", "--checkpoint-dir"},
+      {"doctor --no-torch", "--root"},
+      {"cost list", "--catalog"},
+      {"cost list", "--region"},
+      {"notebook status", "--dir"},
+      {"notebook start", "--root"},
+      {"notebook tunnel example.org", "--user"},
+      {"notebook tunnel example.org", "--key"},
+      {"autostop status --signals cpu", "--signals"},
+      {"autostop status --signals cpu", "--dir"},
+      {"autostop status --signals cpu", "--runtime-dir"},
+      {"autostop status --signals cpu", "--state"},
+      {"autostop status --signals cpu", "--log"},
+      {"autostop status --signals cpu", "--instance-type"},
+      {"plot {dir}/run/metrics.json -o {dir}/p.svg", "--figsize"},
+      {"plot {dir}/run/metrics.json -o {dir}/p.svg", "--ylim"},
+      {"plot {dir}/run/metrics.json -o {dir}/p.svg", "--metrics"},
+      {"show fashion-mnist --no-download", "--output"},
+      {"show fashion-mnist --no-download", "--data-dir"},
+  };
+  for (const auto& [command, flag] : rows) {
+    const std::string args = replace_all(command, "{dir}", dir_.str()) + " " + flag + " ''";
+    SCOPED_TRACE("d2l " + args);
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 2) << r.out << r.err;
+    EXPECT_EQ(d2l::test::count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(flag), std::string::npos) << r.err;
+  }
+}

@@ -113,8 +113,8 @@ d2l::cli::Registrar reg{
         s->add_option("--warn-command", o->a.warn_command,
                       "Command that gets the warning on stdin (default wall)");
         s->add_flag("--dry-run", o->a.dry_run, "Decide and log, run nothing");
-        s->add_option("--signals", o->signals,
-                      "Signals to use (default jupyter,ssh,train,gpu,cpu)");
+        s->add_option("--signals", o->signals, "Signals to use (default jupyter,ssh,train,gpu,cpu)")
+            ->check(d2l::cli::non_empty());
         s->add_option("--max-load", o->a.max_load,
                       "1-min load average above which the CPU is busy (default: half the CPUs)")
             ->check(d2l::cli::number_in(0, 1e9));
@@ -122,16 +122,21 @@ d2l::cli::Registrar reg{
                       "GPU utilisation % from which a GPU is busy (default 5)")
             ->check(d2l::cli::positive_up_to(100));
         s->add_option("--dir", o->a.notebook_dir,
-                      "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)");
+                      "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)")
+            ->check(d2l::cli::non_empty());
         s->add_option(
-            "--runtime-dir", o->a.runtime_dirs,
-            "Jupyter runtime folder to search (repeat; default: ours, $JUPYTER_RUNTIME_DIR, "
-            "~/.local/share/jupyter/runtime)");
+             "--runtime-dir", o->a.runtime_dirs,
+             "Jupyter runtime folder to search (repeat; default: ours, $JUPYTER_RUNTIME_DIR, "
+             "~/.local/share/jupyter/runtime)")
+            ->check(d2l::cli::non_empty());
         s->add_option("--state", o->a.state_file,
-                      "State file (default $D2L_CONFIG_DIR/autostop.json)");
-        s->add_option("--log", o->a.log_file, "Log file (default $D2L_CONFIG_DIR/autostop.log)");
+                      "State file (default $D2L_CONFIG_DIR/autostop.json)")
+            ->check(d2l::cli::non_empty());
+        s->add_option("--log", o->a.log_file, "Log file (default $D2L_CONFIG_DIR/autostop.log)")
+            ->check(d2l::cli::non_empty());
         s->add_option("--instance-type", o->a.instance_type,
-                      "Record this machine's up time as INSTANCE hours in d2l cost's ledger");
+                      "Record this machine's up time as INSTANCE hours in d2l cost's ledger")
+            ->check(d2l::cli::non_empty());
         s->add_flag("--json", o->json, "Machine-readable output");
       };
       auto* check = cmd.add_subcommand("check", "Decide once (for cron or a systemd timer)");

@@ -74,8 +74,10 @@ void common(CLI::App* sub, const std::shared_ptr<Opts>& o, bool catalog = true) 
     sub->add_option("--catalog", o->catalog,
                     "Catalogue CSV (default: $D2L_DATA_ROOT/catalog/aws.csv, "
                     "<prefix>/share/d2l/catalog/aws.csv, else built-in; plus "
-                    "$D2L_CONFIG_DIR/catalog.csv overrides)");
-    sub->add_option("--region", o->region, "Region (default: the catalogue's first for the type)");
+                    "$D2L_CONFIG_DIR/catalog.csv overrides)")
+        ->check(d2l::cli::non_empty());
+    sub->add_option("--region", o->region, "Region (default: the catalogue's first for the type)")
+        ->check(d2l::cli::non_empty());
   }
 }
 

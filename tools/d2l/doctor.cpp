@@ -87,23 +87,28 @@ d2l::cli::Registrar reg{
       auto o = std::make_shared<Opts>();
       cmd.add_flag("--json", o->json, "Print the report as JSON (schema d2l.doctor/1)");
       cmd.add_option("--save", o->save, "Write the report as JSON to FILE (an environment record)")
-          ->type_name("FILE");
+          ->type_name("FILE")
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--compare", o->compare,
                      "Compare with a report saved by --save and list what changed")
-          ->type_name("FILE");
+          ->type_name("FILE")
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--data-dir", o->data_dirs,
                      "Data folder or archive, as d2l train's --data-dir (repeatable; default: "
                      "$D2L_DATA_DIR, then Debian's folder and the cache, as d2l show --help "
-                     "lists)");
+                     "lists)")
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--checkpoint-dir", o->checkpoint_dir, "Where checkpoints go (free disk)")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(d2l::cli::non_empty());
       cmd.add_flag("--no-torch", o->no_torch, "Skip the LibTorch probes (d2l-torch)");
       cmd.add_option("--timeout", o->timeout, "Seconds allowed for the LibTorch probes")
           ->check(d2l::cli::positive_up_to(d2l::cli::kDaySeconds))
           ->capture_default_str();
       cmd.add_flag("--hints", o->hints, "Print the table of known failures and fixes");
       cmd.add_option("--root", o->root, "File-system root for /proc, /sys, /etc (tests)")
-          ->group("");
+          ->group("")
+          ->check(d2l::cli::non_empty("--root"));
       cmd.footer(
           "Each probe says PASS, WARN, FAIL or n/a. Exit codes: 0 when no probe FAILs, 1 when one "
           "does, 2 bad usage.\nThe NVML library can be overridden with D2L_NVML_LIBRARY, "

@@ -63,6 +63,18 @@ CLI::Validator parsed_by(Parse parse, const std::string& description) {
       description, "parsed_by");
 }
 
+/// A CLI11 check for an option whose "not given" means a default (a folder, a file, a name): an
+/// empty value would silently mean the same, so it is refused (`expected a value, got ''`).
+/// `hidden_flag` as for number_in().
+inline CLI::Validator non_empty(const std::string& hidden_flag = {}) {
+  const std::string prefix = hidden_flag.empty() ? "" : hidden_flag + ": ";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        return text.empty() ? prefix + "expected a value, got ''" : std::string();
+      },
+      "", "non_empty");
+}
+
 /// The largest TCP port.
 constexpr double kMaxPort = 65535;
 /// One day in seconds: the longest wait or interval any command accepts.

@@ -137,7 +137,8 @@ d2l::cli::Registrar reg{
       cmd.add_flag("--once", o->once, "Print one sample and exit");
       cmd.add_flag("--json", o->json, "JSON, one object per line (with --once: indented)");
       cmd.add_option("--csv", o->csv, "Append one row per refresh to FILE (header when new)")
-          ->type_name("FILE");
+          ->type_name("FILE")
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--top", o->top, "Processes in each top list (0: no lists)")
           ->check(d2l::cli::number_in(0, 10000))
           ->capture_default_str();
@@ -145,7 +146,9 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::number_in(0, 10))
           ->capture_default_str();
       cmd.add_flag("--no-nvml", o->no_nvml, "Do not query NVIDIA's library");
-      cmd.add_option("--root", o->root, "File-system root for /proc and /sys (tests)")->group("");
+      cmd.add_option("--root", o->root, "File-system root for /proc and /sys (tests)")
+          ->group("")
+          ->check(d2l::cli::non_empty("--root"));
       cmd.add_option("--count", o->count, "Stop after N refreshes (benchmarks)")
           ->check(d2l::cli::number_in(1, 1e9, d2l::cli::LowerBound::Included, "--count"))
           ->group("");

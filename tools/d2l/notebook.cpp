@@ -270,7 +270,8 @@ d2l::cli::Registrar reg{
           "Tokens are never printed unless --show-token. Exit codes: 0 ok, 1 failure, 2 bad input\n"
           "(including a refused non-loopback --ip without password and TLS).");
       auto dir = [&](CLI::App* s) {
-        s->add_option("--dir", o->dir, "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)");
+        s->add_option("--dir", o->dir, "Our Jupyter folder (default $D2L_CONFIG_DIR/jupyter)")
+            ->check(d2l::cli::non_empty());
         s->add_flag("--json", o->json, "Machine-readable output");
       };
       auto* pw = cmd.add_subcommand(
@@ -291,7 +292,8 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::number_in(1, d2l::cli::kMaxPort));
       start->add_option("--ip", o->ip,
                         "Address to listen on (default 127.0.0.1; others need a password and TLS)");
-      start->add_option("--root", o->root, "Notebooks' folder (default: the current folder)");
+      start->add_option("--root", o->root, "Notebooks' folder (default: the current folder)")
+          ->check(d2l::cli::non_empty());
       start->add_option("--wait", o->wait_s, "Seconds to wait until it answers (default 60)")
           ->check(d2l::cli::positive_up_to(d2l::cli::kDaySeconds));
       start->add_flag("--show-token", o->show_token, "Print the URL with its token");
@@ -311,8 +313,9 @@ d2l::cli::Registrar reg{
       auto* tunnel =
           cmd.add_subcommand("tunnel", "Print the SSH tunnel command to reach the server");
       tunnel->add_option("host", o->host, "The remote machine's address")->required();
-      tunnel->add_option("--user", o->user, "Remote user (e.g. ubuntu)");
-      tunnel->add_option("--key", o->key, "SSH private key file");
+      tunnel->add_option("--user", o->user, "Remote user (e.g. ubuntu)")
+          ->check(d2l::cli::non_empty());
+      tunnel->add_option("--key", o->key, "SSH private key file")->check(d2l::cli::non_empty());
       tunnel
           ->add_option("--port", o->port, "The server's port on the remote machine (default 8888)")
           ->check(d2l::cli::number_in(1, d2l::cli::kMaxPort));

@@ -101,13 +101,16 @@ d2l::cli::Registrar reg{
       cmd.add_option("-o,--output", o->out, "Picture to write: .png, .svg or .pdf")->required();
       cmd.add_option("--metrics", o->metrics,
                      "Lines per run, comma-separated: loss, train_acc, test_acc")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--label", o->labels,
                      "Name of each run in the legend, once per file (default: its folder)");
       cmd.add_option("--title", o->title, "Title over the chart");
       cmd.add_option("--figsize", o->figsize,
-                     "WxH in inches (default 3.5x2.5 for one run, 6x4 for several)");
-      cmd.add_option("--ylim", o->ylim, "LO,HI of the y axis (default: from the data)");
+                     "WxH in inches (default 3.5x2.5 for one run, 6x4 for several)")
+          ->check(d2l::cli::non_empty());
+      cmd.add_option("--ylim", o->ylim, "LO,HI of the y axis (default: from the data)")
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--scale", o->scale, "PNG resolution: 100*SCALE pixels per inch")
           ->check(d2l::cli::positive_up_to(20))
           ->capture_default_str();

@@ -76,10 +76,12 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::positive_up_to(20))
           ->capture_default_str();
       cmd.add_option("-o,--output", o->out,
-                     "Picture file, .png .svg or .pdf (default DATA-SPLIT.png)");
+                     "Picture file, .png .svg or .pdf (default DATA-SPLIT.png)")
+          ->check(d2l::cli::non_empty());
       cmd.add_option("--data-dir", o->data_dir,
                      "The data set's folder, its parent, or its archive (searched first; default "
-                     "$D2L_DATA_DIR)");
+                     "$D2L_DATA_DIR)")
+          ->check(d2l::cli::non_empty());
       cmd.add_flag("--no-download", o->no_download, "Never download a missing data set");
       cmd.footer(d2l::data::search_order_help() +
                  "\nExit codes: 0 written, 1 cannot write, 2 bad input or missing data set.");
