@@ -81,6 +81,9 @@ DataLoader::DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts)
     : images_(std::move(images)), labels_(std::move(labels)), opts_(opts) {
   if (opts_.batch_size < 1) throw bad_input("batch size must be at least 1");
   if (opts_.resize < 0) throw bad_input("resize must be positive");
+  if (opts_.shard_count < 1 || opts_.shard_index < 0 || opts_.shard_index >= opts_.shard_count)
+    throw bad_input("shard " + std::to_string(opts_.shard_index) + " of " +
+                    std::to_string(opts_.shard_count) + " does not exist");
   if (images_.dim() != 4) throw Error("DataLoader: images must be [N, C, H, W]");
   if (labels_.dim() != 1 || labels_.size(0) != images_.size(0))
     throw Error("DataLoader: labels must be [N] with N = images.size(0)");
@@ -121,8 +124,13 @@ std::int64_t DataLoader::size() const {
 }
 
 Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const {
-  const std::int64_t start = b * opts_.batch_size;
-  const std::int64_t len = std::min(opts_.batch_size, n_ - start);
+  std::int64_t start = b * opts_.batch_size;
+  std::int64_t len = std::min(opts_.batch_size, n_ - start);
+  if (opts_.shard_count > 1) {  // this process's part of the global batch
+    const std::int64_t k = opts_.shard_count, r = opts_.shard_index;
+    start += r * (len / k) + std::min(r, len % k);
+    len = len / k + (r < len % k ? 1 : 0);
+  }
   at::Tensor x, y;
   if (images_.is_cpu()) {
     // The CPU path: one fused pass from the uint8 data set to the float batch.

@@ -9,6 +9,7 @@
 
 #include "d2l/core/progress.h"
 #include "d2l/core/timer.h"
+#include "d2l/train/distributed.h"
 #include "d2l/train/evaluate.h"
 
 namespace d2l {
@@ -123,6 +124,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
   at::Tensor first_loss;
   auto bad_step = torch::full({}, -1, torch::TensorOptions().dtype(torch::kLong).device(dev));
   auto bad_loss = torch::zeros({}, dopts);
+  Distributed* dist = opts_.distributed.get();
+  if (dist) dist->broadcast_parameters(*net_);
 
   for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs && !steps_done; ++epoch) {
     net_->train();
@@ -156,9 +159,37 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         for (auto& group : opt_->param_groups()) group.options().set_lr(lr_now);
       }
       opt_->zero_grad();
-      auto y_hat = net_->forward(X);
-      auto l = loss_fn(y_hat, y);
-      l.backward();
+      const auto b = X.size(0);
+      at::Tensor y_hat, l;
+      if (dist) dist->broadcast_buffers(*net_);
+      if (b > 0) {  // a rank's part of a short last batch may be empty
+        y_hat = net_->forward(X);
+        l = loss_fn(y_hat, y);
+        l.backward();
+      }
+      // The step's sums (loss x examples, correct) and examples: this process's, or with
+      // several processes everyone's, from the same round as the gradients.
+      at::Tensor step_loss, step_correct;
+      double step_n = static_cast<double>(b);
+      bool stop_now = false;
+      {
+        torch::NoGradGuard ng;
+        if (dist) {
+          const double lb = b > 0 ? l.item<double>() * static_cast<double>(b) : 0.0;
+          const double cb =
+              b > 0 ? static_cast<double>(y_hat.argmax(1).eq(y).sum().item<std::int64_t>()) : 0.0;
+          auto stats = torch::tensor({lb, cb, step_n, stop_flag().load() ? 1.0 : 0.0},
+                                     torch::TensorOptions().dtype(torch::kDouble));
+          auto g = dist->sync_gradients(net_->parameters(), step_n, stats);
+          step_loss = g[0].to(dev);
+          step_correct = g[1].to(torch::kLong).to(dev);
+          step_n = g[2].item<double>();
+          stop_now = g[3].item<double>() > 0;
+        } else {
+          step_loss = l.detach().to(torch::kDouble) * static_cast<double>(b);
+          step_correct = y_hat.argmax(1).eq(y).sum();
+        }
+      }
       if (opts_.grad_clip > 0)
         torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
       opt_->step();
@@ -166,11 +197,10 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       steps_done = opts_.max_steps && steps >= *opts_.max_steps;
       {
         torch::NoGradGuard ng;
-        const auto b = X.size(0);
-        const auto ld = l.detach().to(torch::kDouble);
-        loss_sum += ld * static_cast<double>(b);
-        correct_sum += y_hat.argmax(1).eq(y).sum();
-        examples += static_cast<double>(b);
+        const auto ld = dist ? step_loss / step_n : l.detach().to(torch::kDouble);
+        loss_sum += step_loss;
+        correct_sum += step_correct;
+        examples += step_n;
         if (opts_.stop_on_divergence) {
           if (!first_loss.defined()) first_loss = ld.clone();
           const auto bad = ld.isfinite().logical_not().logical_or(
@@ -202,7 +232,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         divergence_ = d;
         return true;
       };
-      if (point || draw || on_batch_ || stop_flag().load()) {
+      if (!dist) stop_now = stop_flag().load();
+      if (point || draw || on_batch_ || stop_now) {
         cur_loss = (base_loss + loss_sum.item<double>()) / examples;
         cur_acc = (base_correct + static_cast<double>(correct_sum.item<std::int64_t>())) / examples;
         if (diverged()) return h;  // no checkpoint: the last one on disk predates the bad step
@@ -222,7 +253,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         bar.update(static_cast<std::size_t>(i + 1), msg);
       }
       if (on_batch_) on_batch_({epoch, i, num_batches, cur_loss, cur_acc});
-      if (stop_flag().load()) {
+      if (stop_now) {
         if (diverged()) return h;
         sync(dev);
         bar.finish();
@@ -241,6 +272,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     sync(dev);
     const double seconds = seconds_before + timer.elapsed();
     bar.finish();
+    if (dist) dist->broadcast_buffers(*net_);
     const double test_acc = evaluate_accuracy(net_, test, dev, opts_.max_steps);
     const double epoch_examples = examples;
     EpochStats es{epoch + 1, cur_loss, cur_acc,

@@ -1,7 +1,10 @@
 // `d2l train MODEL`: trains a book model on a real data set.
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +24,9 @@ struct TrainCli {
   std::int64_t seed = 0, step_epochs = 0;
   std::string optimizer, schedule;
   bool nesterov = false;
+  std::int64_t nproc = 0;
+  double dist_timeout = 60;
+  CLI::Option *nproc_opt = nullptr, *timeout_opt = nullptr;
   CLI::Option *epochs_opt = nullptr, *batch_opt = nullptr, *resize_opt = nullptr,
               *threads_opt = nullptr, *steps_opt = nullptr, *lr_opt = nullptr, *clip_opt = nullptr,
               *seed_opt = nullptr, *momentum_opt = nullptr, *decay_opt = nullptr,
@@ -58,6 +64,36 @@ void list_models(bool json) {
   std::printf("data sets: fashion-mnist, mnist, cifar10\n");
 }
 
+// This program's command line as it was started (from /proc), without `--nproc N`, for the
+// workers; argv[0] becomes the path of this very program.
+std::vector<std::string> worker_argv() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < raw.size()) {
+    const auto end = raw.find('\0', start);
+    args.push_back(raw.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (args.empty()) throw d2l::Error("train --nproc: cannot read /proc/self/cmdline");
+  std::vector<std::string> out;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw d2l::Error("train --nproc: cannot read /proc/self/exe");
+  out.emplace_back(exe, static_cast<std::size_t>(n));
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--nproc=", 0) == 0) continue;
+    out.push_back(args[i]);
+  }
+  return out;
+}
+
 int run_train(TrainCli& c) {
   if (c.list) {
     list_models(c.json);
@@ -85,18 +121,59 @@ int run_train(TrainCli& c) {
   o.verbose = !c.json;
   o.progress = !c.json && !c.quiet;
   o.terminal_chart = !c.no_chart && !c.json && !c.quiet;
+  const bool launcher = c.nproc_opt->count() > 0;
+  if (launcher) {
+    if (c.nproc < 1)
+      throw d2l::bad_input("--nproc must be at least 1, got " + std::to_string(c.nproc));
+    if (c.nproc > 1024)
+      throw d2l::bad_input("--nproc must be at most 1024, got " + std::to_string(c.nproc));
+    if (d2l::distributed_from_env())
+      throw d2l::bad_input(
+          "--nproc starts its own workers; it cannot run under a launcher (RANK or "
+          "WORLD_SIZE is set)");
+    d2l::DistributedOptions d;  // for plan_run's checks only
+    d.world_size = c.nproc;
+    d.timeout_s = c.dist_timeout;
+    o.distributed = d;
+  } else {
+    o.distributed = d2l::distributed_from_env();
+    if (o.distributed) o.distributed->timeout_s = c.dist_timeout;
+  }
   const d2l::RunPlan plan = d2l::plan_run(o);
+  const bool main_rank = !o.distributed || o.distributed->rank == 0;
   if (c.dry_run) {
     d2l::parse_device(plan.device);  // the device must exist, as for a real run
     std::fputs(plan.to_json().c_str(), stdout);
     return 0;
   }
-  if (!plan.checkpoint_in.empty() && !c.json)
+  if (launcher) {
+    d2l::LaunchOptions lo;
+    lo.argv = worker_argv();
+    lo.nproc = c.nproc;
+    lo.timeout_s = c.dist_timeout;
+    // A fresh run's default folder is named once, here, so that every worker writes the same.
+    if (o.out.empty() && o.resume.empty() && !plan.out.empty()) {
+      lo.argv.push_back("--out");
+      lo.argv.push_back(plan.out);
+    }
+    return d2l::launch_workers(lo);
+  }
+  if (!plan.checkpoint_in.empty() && !c.json && main_rank)
     std::printf("resuming %s from %s at epoch %lld, batch %lld\n", plan.model.c_str(),
                 plan.checkpoint_in.c_str(), static_cast<long long>(plan.resumed.epoch + 1),
                 static_cast<long long>(plan.resumed.batch));
   d2l::install_stop_signals();
   const d2l::RunResult r = d2l::train_run(plan, o);
+  if (!main_rank) {
+    switch (r.status) {
+      case d2l::RunStatus::Interrupted:
+        return 130;
+      case d2l::RunStatus::Diverged:
+        return 1;
+      case d2l::RunStatus::Finished:
+        return 0;
+    }
+  }
   if (c.json) std::fputs(r.history.to_json().c_str(), stdout);
   switch (r.status) {
     case d2l::RunStatus::Interrupted:
@@ -171,11 +248,21 @@ d2l::cli::Registrar reg{
                    "Train on when the loss becomes NaN, infinite or 1000 x the first step's");
       cmd.add_flag("--dry-run", c->dry_run,
                    "Print the settings the run would use (JSON) and exit; trains nothing");
+      c->nproc_opt = cmd.add_option(
+          "--nproc", c->nproc,
+          "Train data-parallel in N worker processes on this machine (a launcher: the cores "
+          "are split between them; --batch-size stays the global batch)");
+      c->timeout_opt =
+          cmd.add_option("--dist-timeout", c->dist_timeout,
+                         "Seconds a worker waits for the others (rendezvous, every step) before "
+                         "failing (default 60)");
       cmd.add_flag("--json", c->json, "Print metrics.json on stdout instead of the book's lines");
       cmd.add_flag("-q,--quiet", c->quiet, "No per-epoch lines or progress bar");
       cmd.footer(
           "Exit codes: 0 done, 1 failure (training diverged: the last sound checkpoint is kept), "
-          "2 bad input, 130 interrupted (checkpoint saved).");
+          "2 bad input, 130 interrupted (checkpoint saved). Under torchrun, mpirun or srun "
+          "(RANK/WORLD_SIZE, OMPI_COMM_WORLD_*, SLURM_* with MASTER_ADDR and MASTER_PORT set) it "
+          "joins their data-parallel run; --nproc N starts N such workers itself.");
       return [c]() { return run_train(*c); };
     }};
 

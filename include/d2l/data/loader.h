@@ -30,6 +30,11 @@ struct LoaderOptions {
   std::int64_t resize = 0;  ///< 0: keep the size; else bilinear resize to resize x resize
   bool prefetch = false;    ///< build the next batch on a background thread
   bool drop_last = false;
+  /// Data-parallel sharding (as PyTorch's DistributedSampler, with the batch size global): every
+  /// batch of the shared order is split over `shard_count` processes and this one takes part
+  /// `shard_index` (sizes differ by at most one, the first parts larger; a part may be empty).
+  std::int64_t shard_index = 0;
+  std::int64_t shard_count = 1;
 };
 
 struct Taps;  // bilinear interpolation taps (src/data/loader_torch.cpp)

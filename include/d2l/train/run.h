@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "d2l/train/checkpoint.h"
+#include "d2l/train/distributed.h"
 #include "d2l/train/optim.h"
 #include "d2l/train/trainer.h"
 
@@ -39,6 +40,10 @@ struct RunOptions {
   bool verbose = true;                           ///< the book's lines on stdout
   bool progress = true;                          ///< a progress bar on a terminal
   bool terminal_chart = true;                    ///< the live chart on a terminal
+  /// This process's place in a data-parallel run (distributed_from_env(); `d2l train --nproc`
+  /// starts such workers); nullopt or a world of 1: it trains alone. Every rank trains on its
+  /// part of every batch (--batch-size stays the global batch); only rank 0 prints and writes.
+  std::optional<DistributedOptions> distributed;
 };
 
 /// The settings a run will use: the options checked and merged with the model's defaults and

@@ -17,6 +17,8 @@
 
 namespace d2l {
 
+class Distributed;
+
 /// Settings of a Trainer.
 struct TrainerOptions {
   std::int64_t max_epochs = 10;
@@ -43,6 +45,13 @@ struct TrainerOptions {
   /// optimiser's own, unchanged. The chart points record it.
   std::function<double(std::int64_t step)> lr_at;
   double divergence_factor = 1e3;  ///< see stop_on_divergence
+  /// Data-parallel training (d2l/train/distributed.h): rank 0's parameters go to every rank at
+  /// the start, rank 0's buffers before every forward pass, and after every backward pass the
+  /// gradients are averaged over the ranks (before clipping and the optimiser's step), with the
+  /// step's loss, accuracy, example count and stop requests summed in the same round: every
+  /// rank sees the global metrics and stops (Ctrl-C) at the same step. The train loader gives
+  /// each rank its part of every batch (LoaderOptions::shard_index); null: one process.
+  std::shared_ptr<Distributed> distributed;
 };
 
 /// Where and how a run diverged.

@@ -1,0 +1,368 @@
+// Data-parallel training on c10d with real processes: this test binary starts copies of itself
+// as workers (the DistributedWorker test, which runs only with D2L_TEST_DIST_OUT set) through
+// d2l::launch_workers, which hosts a real TCPStore; the workers meet in a real Gloo group on
+// loopback.
+#include "d2l/train/distributed.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "d2l/core/error.h"
+#include "d2l/data/loader.h"
+#include "d2l/train/trainer.h"
+#include "support/fixtures.h"
+
+using d2l::data::DataLoader;
+using d2l::test::TempDir;
+
+namespace {
+
+constexpr std::int64_t kExamples = 100;
+constexpr std::int64_t kGlobalBatch = 8;  // 13 batches an epoch, the last one of 4
+constexpr std::int64_t kSteps = 20;       // into the second epoch, past the short batch
+
+// A small deterministic problem: the same images, labels and initial weights everywhere.
+struct Problem {
+  torch::nn::Sequential net;
+  DataLoader train, test;
+};
+
+Problem make_problem(std::int64_t shard_index, std::int64_t shard_count, bool batch_norm) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto images = torch::randint(0, 256, {kExamples, 1, 4, 4}, gen, torch::kLong).to(torch::kUInt8);
+  auto labels = torch::randint(0, 3, {kExamples}, gen, torch::kLong);
+  d2l::data::LoaderOptions lo;
+  lo.batch_size = kGlobalBatch;
+  lo.shuffle = true;
+  lo.seed = 11;
+  lo.shard_index = shard_index;
+  lo.shard_count = shard_count;
+  d2l::data::LoaderOptions te;
+  te.batch_size = 32;
+  torch::manual_seed(3);
+  torch::nn::Sequential net(torch::nn::Flatten(), torch::nn::Linear(16, 12));
+  if (batch_norm) net->push_back(torch::nn::BatchNorm1d(12));
+  net->push_back(torch::nn::ReLU());
+  net->push_back(torch::nn::Linear(12, 3));
+  return {net, DataLoader(images, labels, lo), DataLoader(images, labels, te)};
+}
+
+d2l::History train(Problem& p, std::shared_ptr<d2l::Distributed> dist) {
+  auto opt =
+      std::make_shared<torch::optim::SGD>(p.net->parameters(), torch::optim::SGDOptions(0.05));
+  d2l::TrainerOptions o;
+  o.max_epochs = 3;
+  o.max_steps = kSteps;
+  o.verbose = false;
+  o.progress = false;
+  o.epoch_lines = false;
+  o.distributed = std::move(dist);
+  d2l::Trainer t(p.net, opt, o);
+  return t.fit(p.train, p.test);
+}
+
+std::vector<at::Tensor> state_of(torch::nn::Module& net) {
+  std::vector<at::Tensor> out;
+  for (const auto& t : net.parameters()) out.push_back(t.detach().clone());
+  for (const auto& t : net.buffers()) out.push_back(t.detach().to(torch::kFloat).clone());
+  return out;
+}
+
+std::string self_exe() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+
+// Runs `nproc` workers of this binary; returns the launcher's exit code.
+int run_workers(std::int64_t nproc, const std::string& out, bool batch_norm) {
+  ::setenv("D2L_TEST_DIST_OUT", out.c_str(), 1);
+  ::setenv("D2L_TEST_DIST_BN", batch_norm ? "1" : "0", 1);
+  d2l::LaunchOptions lo;
+  lo.argv = {self_exe(), "--gtest_filter=DistributedWorker.Train"};
+  lo.nproc = nproc;
+  lo.timeout_s = 30;
+  const int rc = d2l::launch_workers(lo);
+  ::unsetenv("D2L_TEST_DIST_OUT");
+  ::unsetenv("D2L_TEST_DIST_BN");
+  return rc;
+}
+
+std::vector<at::Tensor> load_state(const std::string& path) {
+  std::vector<at::Tensor> v;
+  torch::load(v, path);
+  return v;
+}
+
+double max_rel_diff(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    const auto d = (a[i] - b[i]).abs().max().item<double>();
+    const auto scale = std::max(1.0, b[i].abs().max().item<double>());
+    worst = std::max(worst, d / scale);
+  }
+  return worst;
+}
+
+std::map<std::string, double> read_metrics(const std::string& path) {
+  std::map<std::string, double> m;
+  std::ifstream in(path);
+  std::string k;
+  double v;
+  while (in >> k >> v) m[k] = v;
+  return m;
+}
+
+}  // namespace
+
+// The worker: skipped unless a test above started this binary as one.
+TEST(DistributedWorker, Train) {
+  const char* out = std::getenv("D2L_TEST_DIST_OUT");
+  if (!out) GTEST_SKIP() << "runs only as a worker of the Distributed tests";
+  auto env = d2l::distributed_from_env();
+  ASSERT_TRUE(env.has_value());
+  env->timeout_s = 30;
+  auto dist = std::make_shared<d2l::Distributed>(*env);
+  const bool bn = std::string(std::getenv("D2L_TEST_DIST_BN")) == "1";
+  Problem p = make_problem(dist->rank(), dist->world_size(), bn);
+  const d2l::History h = train(p, dist);
+  const std::string prefix = std::string(out) + "/rank" + std::to_string(dist->rank());
+  torch::save(state_of(*p.net), prefix + ".pt");
+  std::ofstream m(prefix + ".txt");
+  m.precision(17);
+  m << "loss " << h.loss() << "\ntrain_acc " << h.train_acc() << "\ntest_acc " << h.test_acc()
+    << "\nexamples " << h.examples_seen << "\n";
+}
+
+TEST(Distributed, TwoAndThreeRanksMatchOneProcessWithTheGlobalBatch) {
+  // One process with batch 8 on the same order of examples.
+  Problem alone = make_problem(0, 1, false);
+  const d2l::History ha = train(alone, nullptr);
+  const auto ref = state_of(*alone.net);
+  for (std::int64_t nproc : {2, 3}) {  // 3 ranks split 8 as 3, 3, 2 and the last batch as 2, 1, 1
+    TempDir dir;
+    ASSERT_EQ(run_workers(nproc, dir.str(), false), 0) << nproc << " ranks";
+    const auto r0 = load_state(dir / "rank0.pt");
+    for (std::int64_t r = 1; r < nproc; ++r) {
+      const auto rr = load_state(dir / ("rank" + std::to_string(r) + ".pt"));
+      EXPECT_EQ(max_rel_diff(rr, r0), 0.0) << "rank " << r << " differs from rank 0";
+    }
+    EXPECT_LT(max_rel_diff(r0, ref), 1e-5) << nproc << " ranks vs one process";
+    // The metrics are global: every rank reports those of the single process.
+    for (std::int64_t r = 0; r < nproc; ++r) {
+      auto m = read_metrics(dir / ("rank" + std::to_string(r) + ".txt"));
+      EXPECT_NEAR(m["loss"], ha.loss(), 1e-6 * std::max(1.0, ha.loss()));
+      EXPECT_DOUBLE_EQ(m["train_acc"], ha.train_acc());
+      EXPECT_DOUBLE_EQ(m["test_acc"], ha.test_acc());
+      EXPECT_EQ(static_cast<std::int64_t>(m["examples"]), ha.examples_seen);
+    }
+  }
+}
+
+TEST(Distributed, BatchNormBuffersFollowRankZero) {
+  TempDir dir;
+  ASSERT_EQ(run_workers(2, dir.str(), true), 0);
+  // Each replica normalises with its own part's statistics (as DDP), the parameters are
+  // averaged, and rank 0's running statistics reach every rank before every forward pass and
+  // before the evaluation that ends a fit: the replicas end identical, buffers included, though
+  // each rank updated its running statistics from different examples.
+  const auto r0 = load_state(dir / "rank0.pt");
+  const auto r1 = load_state(dir / "rank1.pt");
+  ASSERT_EQ(r0.size(), 9u);  // 6 parameters, running mean, running var, batches tracked
+  for (std::size_t i = 0; i < r0.size(); ++i) EXPECT_TRUE(torch::equal(r0[i], r1[i])) << i;
+  EXPECT_GT(r0[7].sub(1).abs().max().item<double>(), 0.0);  // the running variance has moved
+}
+
+TEST(Distributed, EnvironmentOfTheLaunchers) {
+  using Env = std::map<std::string, std::string>;
+  EXPECT_FALSE(d2l::distributed_from_env(Env{{"HOME", "/tmp"}}).has_value());
+  auto t = d2l::distributed_from_env(Env{{"RANK", "1"},
+                                         {"WORLD_SIZE", "4"},
+                                         {"LOCAL_RANK", "1"},
+                                         {"MASTER_ADDR", "10.0.0.2"},
+                                         {"MASTER_PORT", "29400"},
+                                         {"TORCHELASTIC_USE_AGENT_STORE", "True"}});
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->rank, 1);
+  EXPECT_EQ(t->world_size, 4);
+  EXPECT_EQ(t->local_rank, 1);
+  EXPECT_EQ(t->master_addr, "10.0.0.2");
+  EXPECT_EQ(t->master_port, 29400);
+  EXPECT_TRUE(t->agent_store);
+  auto mpi = d2l::distributed_from_env(Env{{"OMPI_COMM_WORLD_RANK", "2"},
+                                           {"OMPI_COMM_WORLD_SIZE", "3"},
+                                           {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},
+                                           {"MASTER_ADDR", "h"},
+                                           {"MASTER_PORT", "1234"}});
+  ASSERT_TRUE(mpi.has_value());
+  EXPECT_EQ(mpi->rank, 2);
+  EXPECT_FALSE(mpi->agent_store);
+  auto slurm = d2l::distributed_from_env(Env{
+      {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "9"}});
+  ASSERT_TRUE(slurm.has_value());
+  EXPECT_EQ(slurm->world_size, 2);
+  // Bad values name the variable.
+  auto expect_bad = [](const Env& e, const std::string& needle) {
+    try {
+      d2l::distributed_from_env(e);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const d2l::Error& err) {
+      EXPECT_EQ(err.kind(), d2l::Error::Kind::BadInput);
+      EXPECT_NE(std::string(err.what()).find(needle), std::string::npos) << err.what();
+    }
+  };
+  expect_bad(Env{{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"}},
+             "RANK");
+  expect_bad(Env{{"RANK", "x"}, {"WORLD_SIZE", "2"}}, "RANK");
+  expect_bad(Env{{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}, "MASTER_ADDR");
+  expect_bad(Env{{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "0"}},
+             "MASTER_PORT");
+}
+
+TEST(Distributed, LoaderShardsPartitionEveryBatch) {
+  auto images = torch::arange(0, 10, torch::kLong).to(torch::kUInt8).reshape({10, 1, 1, 1});
+  auto labels = torch::arange(0, 10, torch::kLong);
+  d2l::data::LoaderOptions lo;
+  lo.batch_size = 4;  // batches of 4, 4, 2 over 3 shards: 2+1+1, 2+1+1, 1+1+0
+  lo.shuffle = true;
+  lo.seed = 9;
+  DataLoader whole(images, labels, lo);
+  std::vector<std::vector<std::int64_t>> global;
+  for (const auto& b : whole) {
+    auto y = b.y.contiguous();
+    global.emplace_back(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + y.numel());
+  }
+  std::vector<std::vector<std::int64_t>> joined(global.size());
+  const std::vector<std::vector<std::int64_t>> sizes = {{2, 2, 1}, {1, 1, 1}, {1, 1, 0}};
+  for (std::int64_t r = 0; r < 3; ++r) {
+    auto o = lo;
+    o.shard_index = r;
+    o.shard_count = 3;
+    DataLoader part(images, labels, o);
+    EXPECT_EQ(part.size(), whole.size());
+    std::size_t i = 0;
+    for (const auto& b : part) {
+      EXPECT_EQ(b.y.numel(), sizes[static_cast<std::size_t>(r)][i])
+          << "rank " << r << " batch " << i;
+      auto y = b.y.contiguous();
+      joined[i].insert(joined[i].end(), y.data_ptr<std::int64_t>(),
+                       y.data_ptr<std::int64_t>() + y.numel());
+      ++i;
+    }
+  }
+  EXPECT_EQ(joined, global);
+  auto bad = lo;
+  bad.shard_index = 3;
+  bad.shard_count = 3;
+  EXPECT_THROW(DataLoader(images, labels, bad), d2l::Error);
+}
+
+TEST(Launcher, ARankThatDiesStopsTheOthersWithOneLine) {
+  TempDir dir;
+  // Rank 1 kills itself; rank 0 would wait a minute: the launcher must stop it.
+  const std::string script = "cd " + dir.str() +
+                             " && echo $$ > pid$RANK.tmp && mv pid$RANK.tmp pid$RANK; "
+                             "if [ $RANK = 1 ]; then while [ ! -s pid0 ]; do sleep 0.05; done; "
+                             "kill -9 $$; fi; exec sleep 60";
+  d2l::LaunchOptions lo;
+  lo.argv = {"/bin/sh", "-c", script};
+  lo.nproc = 2;
+  lo.kill_grace_s = 1;
+  testing::internal::CaptureStderr();
+  const int rc = d2l::launch_workers(lo);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(d2l::test::count_lines(err), 1) << err;
+  EXPECT_NE(err.find("rank 1 of 2 failed (killed by signal 9"), std::string::npos) << err;
+  // No worker is left behind.
+  for (const char* r : {"0", "1"}) {
+    std::ifstream in(dir / (std::string("pid") + r));
+    pid_t pid = 0;
+    in >> pid;
+    ASSERT_GT(pid, 0);
+    EXPECT_NE(::kill(pid, 0), 0) << "worker " << r << " still runs";
+  }
+}
+
+TEST(Launcher, WorkersGetTheVariablesAndAFailureCodeIsPassedOn) {
+  TempDir dir;
+  d2l::LaunchOptions lo;
+  lo.argv = {"/bin/sh", "-c",
+             "echo $RANK $LOCAL_RANK $WORLD_SIZE $MASTER_ADDR $TORCHELASTIC_USE_AGENT_STORE > " +
+                 dir.str() + "/env$RANK; [ -n \"$MASTER_PORT\" ]"};
+  lo.nproc = 3;
+  EXPECT_EQ(d2l::launch_workers(lo), 0);
+  for (int r = 0; r < 3; ++r) {
+    std::ifstream in(dir / ("env" + std::to_string(r)));
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, std::to_string(r) + " " + std::to_string(r) + " 3 127.0.0.1 True");
+  }
+  lo.argv = {"/bin/sh", "-c", "if [ $RANK = 2 ]; then echo 'd2l: error: no data' >&2; exit 2; fi"};
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(d2l::launch_workers(lo), 2);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(d2l::test::count_lines(err), 1) << err;
+  EXPECT_NE(err.find("rank 2 of 3 failed (exit 2): no data"), std::string::npos) << err;
+}
+
+TEST(Launcher, ForwardsSigtermToTheWorkers) {
+  d2l::LaunchOptions lo;
+  TempDir dir;
+  lo.argv = {"/bin/sh", "-c",
+             "trap 'exit 130' TERM; sleep 60 & touch " + dir.str() + "/up$RANK; wait"};
+  lo.nproc = 2;
+  std::thread poke([&dir] {  // once both workers are up (and so the launcher's handlers)
+    while (!std::filesystem::exists(dir / "up0") || !std::filesystem::exists(dir / "up1"))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ::kill(::getpid(), SIGTERM);
+  });
+  const int rc = d2l::launch_workers(lo);
+  poke.join();
+  EXPECT_EQ(rc, 130);
+}
+
+TEST(SplitBatch, SplitsEvenlyFirstPartsLarger) {
+  auto X = torch::arange(0, 14, torch::kFloat).reshape({7, 2});
+  auto y = torch::arange(0, 7, torch::kLong);
+  auto [xs, ys] = d2l::split_batch(X, y, {torch::kCPU, torch::kCPU, torch::kCPU});
+  ASSERT_EQ(xs.size(), 3u);
+  EXPECT_EQ(xs[0].size(0), 3);
+  EXPECT_EQ(xs[1].size(0), 2);
+  EXPECT_EQ(xs[2].size(0), 2);
+  EXPECT_TRUE(torch::equal(torch::cat(xs), X));
+  EXPECT_TRUE(torch::equal(torch::cat(ys), y));
+  EXPECT_THROW(d2l::split_batch(X, y.narrow(0, 0, 6), {torch::kCPU}), d2l::Error);
+  EXPECT_THROW(d2l::split_batch(X.narrow(0, 0, 1), y.narrow(0, 0, 1), {torch::kCPU, torch::kCPU}),
+               d2l::Error);
+}
+
+TEST(TrainCh13, PrintsTheBookLinesOnCpu) {
+  Problem p = make_problem(0, 1, false);
+  torch::optim::SGD sgd(p.net->parameters(), torch::optim::SGDOptions(0.01));
+  auto loss = [](const at::Tensor& y_hat, const at::Tensor& y) {
+    return torch::nn::functional::cross_entropy(
+        y_hat, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  };
+  testing::internal::CaptureStdout();
+  const d2l::History h = d2l::train_ch13(p.net, p.train, p.test, loss, sgd, 2, {torch::kCPU});
+  const std::string out = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(h.per_epoch.size(), 2u);
+  char line[96];
+  std::snprintf(line, sizeof line, "loss %.3f, train acc %.3f, test acc %.3f\n", h.loss(),
+                h.train_acc(), h.test_acc());
+  EXPECT_NE(out.find(line), std::string::npos) << out;
+  EXPECT_NE(out.find(" examples/sec on [cpu]\n"), std::string::npos) << out;
+  EXPECT_EQ(d2l::test::count_lines(out), 2) << out;
+  EXPECT_EQ(h.examples_seen, 2 * kExamples);
+  EXPECT_GT(h.train_acc(), 0.0);
+  EXPECT_THROW(d2l::train_ch13(p.net, p.train, p.test, loss, sgd, 1, {torch::kCPU, torch::kCPU}),
+               d2l::Error);
+}
