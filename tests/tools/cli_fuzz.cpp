@@ -639,7 +639,10 @@ int main(int argc, char** argv) {
     return usage();
   ::signal(SIGPIPE, SIG_IGN);
   Fuzzer f(d2l, seed, interrupt_after, timeout, verbose);
-  if (const int rc = f.setup(); rc != 0) return rc;
+  if (const int rc = f.setup(); rc != 0) {
+    f.teardown();
+    return rc;
+  }
   const auto t0 = Clock::now();
   for (long n = 0;; ++n) {
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
