@@ -33,6 +33,14 @@ if(D2L_WITH_CURL)
   endif()
 endif()
 
+# expat (Debian's libexpat1-dev): the XML replies of AWS's EC2 API, for `d2l cloud`. Without it
+# the cloud commands say so and stop; everything else builds.
+find_package(EXPAT QUIET)
+set(D2L_HAVE_EXPAT ${EXPAT_FOUND})
+if(NOT D2L_HAVE_EXPAT)
+  message(STATUS "d2l cloud: off (install libexpat1-dev for the AWS commands)")
+endif()
+
 find_package(OpenSSL QUIET)
 set(D2L_HAVE_OPENSSL ${OPENSSL_FOUND})
 
@@ -66,4 +74,4 @@ find_library(ARGON2_LIBRARY argon2)
 if(ARGON2_INCLUDE_DIR AND ARGON2_LIBRARY)
   set(D2L_HAVE_ARGON2 ON)
 endif()
-message(STATUS "d2l ops: argon2=${D2L_HAVE_ARGON2} openssl=${OPENSSL_FOUND} curl=${D2L_HAVE_CURL}")
+message(STATUS "d2l ops: argon2=${D2L_HAVE_ARGON2} openssl=${OPENSSL_FOUND} curl=${D2L_HAVE_CURL} expat=${D2L_HAVE_EXPAT}")

@@ -161,6 +161,9 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& u
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
   struct curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  if (!impl_->opts.aws_sigv4.empty() && !impl_->opts.aws_session_token.empty())
+    list =
+        curl_slist_append(list, ("X-Amz-Security-Token: " + impl_->opts.aws_session_token).c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
   char err[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);

@@ -94,6 +94,11 @@ std::vector<Target> targets() {
       {{"autostop", "check"}, {"--dry-run"}, {}},
       {{"autostop", "run"}, {"--dry-run"}, {}},
       {{"autostop", "status"}, none, {}},
+      {{"cloud", "list"}, none, {}},
+      {{"cloud", "stop"}, none, {}},
+      {{"cloud", "start"}, none, {}},
+      {{"cloud", "terminate"}, none, {}},
+      {{"cloud", "stop-all"}, none, {}},
       {{"plot"}, none, {}},
       {{"show"}, {"--no-download"}, {}},
       {{}, none, {}},  // d2l itself: --help, --version, junk
@@ -101,6 +106,7 @@ std::vector<Target> targets() {
       {{"cost", "budget"}, none, {}, {}, false},
       {{"notebook"}, none, {}, {}, false},
       {{"autostop"}, none, {}, {}, false},
+      {{"cloud"}, none, {}, {}, false},
   };
 }
 
@@ -277,6 +283,7 @@ class Fuzzer {
     std::ofstream(root_ + "/bad.json") << "{\"points\": [";
     std::ofstream(root_ + "/empty.json");
     std::ofstream(root_ + "/nan.json") << R"({"points":[{"x":NaN,"loss":1e999}]})";
+    // `d2l cloud` finds no credentials here, and no AWS endpoint or metadata service either.
     env_ = {"HOME=" + home_,
             "PATH=" + bin_ + ":/usr/local/bin:/usr/bin:/bin",
             "D2L_CONFIG_DIR=" + home_ + "/.config/d2l",
@@ -288,7 +295,9 @@ class Fuzzer {
             "LANG=C.UTF-8",
             "TERM=dumb",
             "http_proxy=http://127.0.0.1:9",
-            "https_proxy=http://127.0.0.1:9"};
+            "https_proxy=http://127.0.0.1:9",
+            "AWS_ENDPOINT_URL=http://127.0.0.1:9",
+            "AWS_EC2_METADATA_DISABLED=true"};
     // Each target's options, from its --help.
     for (const Target& t : targets_) {
       Case c;

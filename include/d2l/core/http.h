@@ -34,6 +34,9 @@ struct HttpOptions {
   std::string aws_sigv4;
   /// `ACCESS_KEY:SECRET_KEY` for a signed request (CURLOPT_USERPWD); never printed.
   std::string credentials;
+  /// The session token of temporary credentials: sent (and signed) as `X-Amz-Security-Token`
+  /// with every signed request; "" = none. Never printed.
+  std::string aws_session_token;
 };
 
 /// A client that keeps cookies between its requests (a login session). Not thread-safe.

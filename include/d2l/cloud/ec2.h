@@ -1,0 +1,86 @@
+#pragma once
+/// \file d2l/cloud/ec2.h
+/// EC2 instances through the EC2 Query API: list them (ours, tagged `d2l:managed`, or all),
+/// stop, start and terminate them, and what they cost so far.
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "d2l/cloud/aws.h"
+
+namespace d2l::cloud {
+
+/// The tag d2l puts on everything it creates; `list` shows only these unless asked for all.
+inline constexpr const char* kManagedTag = "d2l:managed";
+
+/// An instance's state, as EC2 names them.
+enum class InstanceState { Pending, Running, ShuttingDown, Terminated, Stopping, Stopped, Unknown };
+
+/// EC2's name of a state (`running`, `shutting-down`, ...); `unknown` for Unknown.
+std::string state_name(InstanceState state);
+/// The state EC2 names `name`; Unknown for another name.
+InstanceState parse_state(const std::string& name);
+
+/// One EC2 instance.
+struct Instance {
+  std::string id;    ///< `i-0123456789abcdef0`
+  std::string name;  ///< its `Name` tag, "" when none
+  std::string type;  ///< `g5.xlarge`
+  InstanceState state = InstanceState::Unknown;
+  std::optional<std::time_t> launch_time;  ///< when it was last started (EC2's LaunchTime)
+  std::string public_ip;                   ///< "" when it has none
+  std::string availability_zone;           ///< `us-east-1a`
+  bool spot = false;                       ///< a spot instance
+  std::vector<std::pair<std::string, std::string>> tags;  ///< all its tags
+  /// True when tagged `d2l:managed` (d2l created it).
+  bool managed() const;
+};
+
+/// The instances in the client's region (DescribeInstances, every page): only those tagged
+/// `d2l:managed` unless `all`; terminated ones only when `all`. Throws AwsError.
+std::vector<Instance> describe_instances(AwsClient& client, bool all);
+
+/// An instance by id (`i-...`) or by its Name tag among `instances`. Throws d2l::bad_input
+/// naming `id_or_name` when none matches, or when a name matches several (listing their ids).
+const Instance& find_instance(const std::vector<Instance>& instances,
+                              const std::string& id_or_name);
+
+/// A state change reported by StopInstances, StartInstances or TerminateInstances.
+struct StateChange {
+  std::string id;                                   ///< the instance
+  InstanceState previous = InstanceState::Unknown;  ///< before the call
+  InstanceState current = InstanceState::Unknown;   ///< right after it
+};
+
+/// What to do with instances.
+enum class InstanceAction { Stop, Start, Terminate };
+
+/// The EC2 action's name: `StopInstances`, `StartInstances`, `TerminateInstances`.
+std::string action_name(InstanceAction action);
+
+/// Stops, starts or terminates `ids` (one call). Throws AwsError.
+std::vector<StateChange> change_instances(AwsClient& client, InstanceAction action,
+                                          const std::vector<std::string>& ids);
+
+/// An instance with what it costs.
+struct CostedInstance {
+  Instance instance;                     ///< the instance
+  std::optional<double> price_per_hour;  ///< on-demand USD per hour, when the catalogue knows it
+  double hours = 0;                      ///< hours since it was last started (0 unless running)
+  std::optional<double> cost_so_far;     ///< price × hours, when the price is known
+};
+
+/// Prices `instances` with `price_of(type)` (nullopt when unknown) at time `now`. Only running
+/// (and pending, stopping) instances accrue compute hours; stopped ones cost nothing here (their
+/// volumes still bill, which this does not yet count).
+std::vector<CostedInstance> cost_instances(
+    const std::vector<Instance>& instances,
+    const std::function<std::optional<double>(const std::string&)>& price_of, std::time_t now);
+
+/// Parses an ISO 8601 UTC time as EC2 writes it (`2026-12-01T05:00:00.000Z`); nullopt if not.
+std::optional<std::time_t> parse_aws_time(const std::string& text);
+
+}  // namespace d2l::cloud

@@ -1,0 +1,283 @@
+// A local fake AWS endpoint for d2l-cpp's cloud tests (a test double: no request reaches AWS).
+// It verifies every request's Signature Version 4 with AWS's own signer (@smithy/signature-v4),
+// answers the EC2 Query API (DescribeInstances, StopInstances, StartInstances,
+// TerminateInstances) in the EC2 API reference's XML shapes, keeps each instance's state, answers
+// SSM's GetParameter in the JSON protocol, plays an instance metadata service (IMDSv2), and
+// injects faults (throttling N times, 5xx, expired tokens, missing permissions).
+//
+//   node server.js PORT_FILE      listens on a free 127.0.0.1 port and writes it to PORT_FILE
+//
+// The test drives it over HTTP: POST /_fake/state with JSON {keys: {AKID: {secret, token?}},
+// instances: [...], parameters: {name: value}, imds: {role, AccessKeyId, SecretAccessKey,
+// Token}, faults: [{action, code, status, times}]} replaces the state; GET /_fake/stats gives
+// {attempts: {Action: n}, rejected: n, requests: [{action, key, token}]}.
+'use strict';
+const http = require('http');
+const fs = require('fs');
+const crypto = require('crypto');
+const { SignatureV4 } = require('@smithy/signature-v4');
+const { Sha256 } = require('@aws-crypto/sha256-js');
+
+let state = { keys: {}, instances: [], parameters: {}, imds: null, faults: [] };
+let stats = { attempts: {}, rejected: 0, requests: [] };
+
+const xmlns = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+const stateCodes = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
+// Where a state settles by the next request (the fake's clock is the request count).
+const settles = { pending: 'running', stopping: 'stopped', 'shutting-down': 'terminated' };
+
+function esc(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function ec2Error(res, status, code, message) {
+  res.writeHead(status, { 'Content-Type': 'text/xml;charset=UTF-8' });
+  res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>' + esc(code) +
+          '</Code><Message>' + esc(message) + '</Message></Error></Errors><RequestID>' +
+          crypto.randomUUID() + '</RequestID></Response>');
+}
+
+function jsonError(res, status, code, message) {
+  res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': code });
+  res.end(JSON.stringify({ __type: code, message }));
+}
+
+function settle() {
+  for (const i of state.instances) if (settles[i.state]) i.state = settles[i.state];
+}
+
+function stateXml(tag, s) {
+  return '<' + tag + '><code>' + stateCodes[s] + '</code><name>' + s + '</name></' + tag + '>';
+}
+
+function instanceXml(i) {
+  let x = '<item><instanceId>' + esc(i.id) + '</instanceId><imageId>' + esc(i.image || 'ami-0fake') +
+          '</imageId>' + stateXml('instanceState', i.state) + '<instanceType>' + esc(i.type) +
+          '</instanceType><launchTime>' + esc(i.launchTime) + '</launchTime><placement>' +
+          '<availabilityZone>' + esc(i.zone || 'us-east-1a') + '</availabilityZone><tenancy>default' +
+          '</tenancy></placement>';
+  if (i.publicIp && i.state === 'running') x += '<ipAddress>' + esc(i.publicIp) + '</ipAddress>';
+  if (i.spot) x += '<instanceLifecycle>spot</instanceLifecycle>';
+  x += '<tagSet>';
+  for (const [k, v] of Object.entries(i.tags || {}))
+    x += '<item><key>' + esc(k) + '</key><value>' + esc(v) + '</value></item>';
+  return x + '</tagSet></item>';
+}
+
+function filtersOf(form) {
+  const filters = [];
+  for (let n = 1; form.has('Filter.' + n + '.Name'); ++n) {
+    const values = [];
+    for (let v = 1; form.has('Filter.' + n + '.Value.' + v); ++v) values.push(form.get('Filter.' + n + '.Value.' + v));
+    filters.push({ name: form.get('Filter.' + n + '.Name'), values });
+  }
+  return filters;
+}
+
+function matches(i, f) {
+  if (f.name === 'tag-key') return f.values.some((v) => v in (i.tags || {}));
+  if (f.name === 'instance-state-name') return f.values.includes(i.state);
+  if (f.name === 'instance-id') return f.values.includes(i.id);
+  return true;
+}
+
+function describeInstances(form, res) {
+  const filters = filtersOf(form);
+  const ids = [];
+  for (let n = 1; form.has('InstanceId.' + n); ++n) ids.push(form.get('InstanceId.' + n));
+  let list = state.instances.filter((i) => filters.every((f) => matches(i, f)) && (!ids.length || ids.includes(i.id)));
+  const page = state.pageSize || 1000;
+  const start = Number(form.get('NextToken') || 0);
+  const next = start + page < list.length ? String(start + page) : '';
+  list = list.slice(start, start + page);
+  let x = '<?xml version="1.0" encoding="UTF-8"?>\n<DescribeInstancesResponse xmlns="' + xmlns +
+          '"><requestId>' + crypto.randomUUID() + '</requestId><reservationSet>';
+  for (const i of list)
+    x += '<item><reservationId>r-' + i.id.slice(2) + '</reservationId><ownerId>123456789012</ownerId>' +
+         '<groupSet/><instancesSet>' + instanceXml(i) + '</instancesSet></item>';
+  x += '</reservationSet>' + (next ? '<nextToken>' + next + '</nextToken>' : '') + '</DescribeInstancesResponse>';
+  res.writeHead(200, { 'Content-Type': 'text/xml;charset=UTF-8' });
+  res.end(x);
+}
+
+const transitions = {
+  StopInstances: { from: ['running', 'pending', 'stopping', 'stopped'], to: 'stopping', done: 'stopped' },
+  StartInstances: { from: ['stopped', 'pending', 'running'], to: 'pending', done: 'running' },
+  TerminateInstances: { from: Object.keys(stateCodes), to: 'shutting-down', done: 'terminated' },
+};
+
+function changeInstances(action, form, res) {
+  const ids = [];
+  for (let n = 1; form.has('InstanceId.' + n); ++n) ids.push(form.get('InstanceId.' + n));
+  if (!ids.length) return ec2Error(res, 400, 'MissingParameter', 'The request must contain the parameter InstanceId');
+  const t = transitions[action];
+  const found = [];
+  for (const id of ids) {
+    const i = state.instances.find((x) => x.id === id);
+    if (!i) return ec2Error(res, 400, 'InvalidInstanceID.NotFound', "The instance ID '" + id + "' does not exist");
+    if (!t.from.includes(i.state))
+      return ec2Error(res, 400, 'IncorrectInstanceState',
+                      "The instance '" + id + "' is not in a state from which it can be " + action.replace('Instances', '').toLowerCase() + 'ed.');
+    found.push(i);
+  }
+  const tag = action.replace('Instances', '') + 'InstancesResponse';
+  let x = '<?xml version="1.0" encoding="UTF-8"?>\n<' + tag + ' xmlns="' + xmlns + '"><requestId>' +
+          crypto.randomUUID() + '</requestId><instancesSet>';
+  for (const i of found) {
+    const previous = i.state;
+    const current = previous === t.done ? t.done : t.to;
+    i.state = current;
+    if (action === 'StartInstances' && previous !== 'running') i.launchTime = new Date().toISOString();
+    x += '<item><instanceId>' + i.id + '</instanceId>' + stateXml('currentState', current) +
+         stateXml('previousState', previous) + '</item>';
+  }
+  x += '</instancesSet></' + tag + '>';
+  res.writeHead(200, { 'Content-Type': 'text/xml;charset=UTF-8' });
+  res.end(x);
+}
+
+// Parses `AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b,
+// Signature=HEX`.
+function parseAuthorization(h) {
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(h || '');
+  if (!m) return null;
+  return { key: m[1], day: m[2], region: m[3], service: m[4], signed: m[5].split(';'), signature: m[6] };
+}
+
+function amzDate(s) {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s || '');
+  return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : null;
+}
+
+// Verifies the request's signature by signing the same request again with AWS's signer.
+// Returns null when it is good, else [status, code, message].
+async function verify(req, body, service) {
+  const auth = parseAuthorization(req.headers.authorization);
+  if (!auth) return [401, 'AuthFailure', 'The request has no valid AWS Signature Version 4 Authorization header.'];
+  const key = state.keys[auth.key];
+  if (!key) return [401, 'AuthFailure', 'AWS was not able to validate the provided access credentials'];
+  if (auth.service !== service) return [401, 'AuthFailure', 'Credential should be scoped to correct service: ' + service];
+  const date = amzDate(req.headers['x-amz-date']);
+  if (!date || auth.day !== req.headers['x-amz-date'].slice(0, 8))
+    return [401, 'AuthFailure', 'X-Amz-Date is missing or does not match the credential scope'];
+  if (Math.abs(Date.now() - date.getTime()) > 15 * 60 * 1000) return [400, 'RequestExpired', 'Request has expired.'];
+  for (const must of ['host', 'x-amz-date'])
+    if (!auth.signed.includes(must)) return [401, 'AuthFailure', 'Header ' + must + ' is not signed'];
+  const token = req.headers['x-amz-security-token'];
+  if ((key.token || '') !== (token || ''))
+    return [401, 'AuthFailure', 'The security token included in the request is invalid.'];
+  if (key.expired) return [400, 'RequestExpired', 'Request has expired.'];
+  const headers = {};
+  for (const h of auth.signed) {
+    if (req.headers[h] === undefined) return [401, 'AuthFailure', 'Signed header ' + h + ' is missing'];
+    headers[h] = req.headers[h];
+  }
+  const [hostname, port] = req.headers.host.split(':');
+  const credentials = { accessKeyId: auth.key, secretAccessKey: key.secret };
+  if (token && auth.signed.includes('x-amz-security-token')) credentials.sessionToken = token;
+  const signer = new SignatureV4({ credentials, region: auth.region, service, sha256: Sha256, applyChecksum: false });
+  const signed = await signer.sign({ method: req.method, protocol: 'http:', hostname, port: port ? Number(port) : undefined,
+                                     path: req.url.split('?')[0], query: {}, headers, body },
+                                   { signingDate: date });
+  const expected = parseAuthorization(signed.headers.authorization);
+  if (!expected || expected.signature !== auth.signature || expected.signed.join(';') !== auth.signed.join(';'))
+    return [401, 'AuthFailure', 'AWS was not able to validate the provided access credentials'];
+  return null;
+}
+
+function takeFault(action) {
+  const f = state.faults.find((x) => (x.action === action || x.action === '*') && x.times > 0);
+  if (!f) return null;
+  f.times -= 1;
+  return f;
+}
+
+function imds(req, res) {
+  const tokenOk = req.headers['x-aws-ec2-metadata-token'] === 'fake-imds-token';
+  if (req.method === 'PUT' && req.url === '/latest/api/token') {
+    if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds']) { res.writeHead(400); return res.end(); }
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    return res.end('fake-imds-token');
+  }
+  if (!tokenOk) { res.writeHead(401); return res.end(); }  // IMDSv2 only
+  const base = '/latest/meta-data/iam/security-credentials/';
+  if (!state.imds) { res.writeHead(404); return res.end(); }
+  if (req.url === base) { res.writeHead(200); return res.end(state.imds.role); }
+  if (req.url === base + state.imds.role) {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    return res.end(JSON.stringify({ Code: 'Success', Type: 'AWS-HMAC', AccessKeyId: state.imds.AccessKeyId,
+                                    SecretAccessKey: state.imds.SecretAccessKey, Token: state.imds.Token,
+                                    Expiration: new Date(Date.now() + 3600e3).toISOString() }));
+  }
+  res.writeHead(404);
+  res.end();
+}
+
+async function handle(req, res, body) {
+  if (req.url.startsWith('/_fake/')) {
+    if (req.method === 'POST' && req.url === '/_fake/state') {
+      state = Object.assign({ keys: {}, instances: [], parameters: {}, imds: null, faults: [] }, JSON.parse(body || '{}'));
+      stats = { attempts: {}, rejected: 0, requests: [] };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end('{}');
+    }
+    if (req.method === 'GET' && req.url === '/_fake/stats') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(Object.assign({ instances: state.instances }, stats)));
+    }
+    res.writeHead(404);
+    return res.end();
+  }
+  if (req.url.startsWith('/latest/')) return imds(req, res);
+  if (req.method !== 'POST') { res.writeHead(405); return res.end(); }
+  const target = req.headers['x-amz-target'];
+  const json = !!target;
+  const action = json ? target.split('.').pop() : new URLSearchParams(body).get('Action') || '';
+  const service = json ? (target.startsWith('AmazonSSM.') ? 'ssm' : 'sagemaker') : 'ec2';
+  const fail = json ? jsonError : ec2Error;
+  stats.attempts[action] = (stats.attempts[action] || 0) + 1;
+  const bad = await verify(req, body, service);
+  if (bad) { stats.rejected += 1; return fail(res, ...bad); }
+  const auth = parseAuthorization(req.headers.authorization);
+  stats.requests.push({ action, key: auth.key, token: !!req.headers['x-amz-security-token'],
+                        signed: auth.signed, contentType: req.headers['content-type'] });
+  const fault = takeFault(action);
+  if (fault) return fail(res, fault.status || 400, fault.code, fault.message || fault.code + ' (injected by the fake)');
+  if (json) {
+    if (action === 'GetParameter') {
+      const name = JSON.parse(body || '{}').Name;
+      if (!(name in state.parameters)) return jsonError(res, 400, 'ParameterNotFound', '');
+      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+      return res.end(JSON.stringify({ Parameter: { Name: name, Type: 'String', Value: state.parameters[name], Version: 1 } }));
+    }
+    return jsonError(res, 400, 'UnknownOperationException', '');
+  }
+  const form = new URLSearchParams(body);
+  if (form.get('Version') !== '2016-11-15') return ec2Error(res, 400, 'InvalidParameterValue', 'Version must be 2016-11-15');
+  settle();
+  if (action === 'DescribeInstances') return describeInstances(form, res);
+  if (transitions[action]) return changeInstances(action, form, res);
+  return ec2Error(res, 400, 'InvalidAction', 'The action ' + action + ' is not valid for this web service.');
+}
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((e) => {
+      res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(String(e && e.stack || e));
+    });
+  });
+});
+const portFile = process.argv[2];
+if (!portFile) {
+  console.error('usage: node server.js PORT_FILE');
+  process.exit(2);
+}
+server.listen(0, '127.0.0.1', () => {
+  const tmp = portFile + '.tmp';
+  fs.writeFileSync(tmp, String(server.address().port));
+  fs.renameSync(tmp, portFile);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

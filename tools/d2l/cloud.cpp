@@ -1,0 +1,252 @@
+// `d2l cloud`: EC2 instances from one program: list them with what they cost, stop, start,
+// terminate, and stop everything of ours in an emergency (d2l/cloud/).
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../common/command.h"
+#include "d2l/cloud/aws.h"
+#include "d2l/cloud/ec2.h"
+#include "d2l/core/duration.h"
+#include "d2l/core/error.h"
+#include "d2l/ops/pricing.h"
+#include "flag_checks.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace d2l::cloud;
+
+struct Opts {
+  std::string region;
+  std::string profile;
+  bool json = false;
+  bool all = false;
+  bool yes = false;
+  bool force = false;
+  std::string target;  // ID or NAME
+};
+
+std::string money(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, v < 10 ? "$%.4f" : "$%.2f", v);
+  return buf;
+}
+
+AwsSettings settings_of(const Opts& o) {
+  AwsSettings s;
+  s.profile = o.profile;
+  s.region = o.region;
+  return s;
+}
+
+// The region is checked before credentials are looked for, so bad input costs no request.
+AwsClient make_client(const Opts& o) {
+  if (!have_xml())
+    throw d2l::Error(
+        "cloud: this d2l was built without expat, so it cannot talk to EC2 "
+        "(install libexpat1-dev and rebuild)");
+  const AwsSettings s = settings_of(o);
+  const std::string region = resolve_region(s);
+  return AwsClient(resolve_credentials(s), region);
+}
+
+// Hourly on-demand price from `d2l cost`'s catalogue: the region's row, else any region's.
+std::function<std::optional<double>(const std::string&)> price_lookup(const std::string& region) {
+  auto catalog = std::make_shared<d2l::ops::Catalog>(d2l::ops::Catalog::load_default());
+  return [catalog, region](const std::string& type) -> std::optional<double> {
+    for (const auto& offer : catalog->offers())
+      if (offer.instance_type == type && offer.region == region) return offer.price;
+    for (const auto& offer : catalog->offers())
+      if (offer.instance_type == type) return offer.price;
+    return std::nullopt;
+  };
+}
+
+std::string describe(const Instance& in) {
+  std::string s = in.id;
+  if (!in.name.empty()) s += " (" + in.name + ")";
+  return s + ", " + in.type + ", " + state_name(in.state);
+}
+
+// Asks on the terminal; anything but y/yes (or end of input) is no.
+bool confirm(const std::string& question) {
+  std::cout << question << " [y/N] " << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) {
+    std::cout << "\n";
+    return false;
+  }
+  return line == "y" || line == "Y" || line == "yes" || line == "YES";
+}
+
+int run_list(const Opts& o) {
+  AwsClient client = make_client(o);
+  const auto instances = describe_instances(client, o.all);
+  const auto rows = cost_instances(instances, price_lookup(client.region()), std::time(nullptr));
+  double per_hour = 0, so_far = 0;
+  int running = 0;
+  bool unknown_price = false;
+  for (const auto& r : rows) {
+    if (r.instance.state == InstanceState::Running || r.instance.state == InstanceState::Pending) {
+      ++running;
+      if (r.price_per_hour)
+        per_hour += *r.price_per_hour;
+      else
+        unknown_price = true;
+    }
+    if (r.cost_so_far) so_far += *r.cost_so_far;
+  }
+  if (o.json) {
+    json arr = json::array();
+    for (const auto& r : rows) {
+      const Instance& in = r.instance;
+      arr.push_back({{"id", in.id},
+                     {"name", in.name},
+                     {"type", in.type},
+                     {"state", state_name(in.state)},
+                     {"uptime_s", r.hours * 3600},
+                     {"public_ip", in.public_ip.empty() ? json(nullptr) : json(in.public_ip)},
+                     {"availability_zone", in.availability_zone},
+                     {"spot", in.spot},
+                     {"managed", in.managed()},
+                     {"price_per_hour", r.price_per_hour ? json(*r.price_per_hour) : json(nullptr)},
+                     {"cost_so_far", r.cost_so_far ? json(*r.cost_so_far) : json(nullptr)}});
+    }
+    std::cout << arr.dump(2) << "\n";
+    return 0;
+  }
+  if (rows.empty()) {
+    std::cout << "No " << (o.all ? "" : "d2l-managed ") << "instances in " << client.region()
+              << (o.all ? "" : " (--all shows every instance)") << ".\n";
+    return 0;
+  }
+  std::printf("%-20s %-16s %-14s %-13s %-9s %-15s %9s %9s\n", "ID", "NAME", "TYPE", "STATE",
+              "UPTIME", "ADDRESS", "$/HOUR", "COST");
+  for (const auto& r : rows) {
+    const Instance& in = r.instance;
+    std::printf("%-20s %-16s %-14s %-13s %-9s %-15s %9s %9s\n", in.id.c_str(),
+                (in.name.empty() ? "-" : in.name).c_str(), in.type.c_str(),
+                state_name(in.state).c_str(),
+                r.hours > 0 ? d2l::format_duration(r.hours * 3600).c_str() : "-",
+                (in.public_ip.empty() ? "-" : in.public_ip).c_str(),
+                r.price_per_hour ? money(*r.price_per_hour).c_str() : "?",
+                r.cost_so_far ? money(*r.cost_so_far).c_str() : "?");
+  }
+  std::printf(
+      "Total: %zu instance%s, %d running, %s/hour now%s, %s so far (compute since each "
+      "last start; volumes not counted yet)\n",
+      rows.size(), rows.size() == 1 ? "" : "s", running, money(per_hour).c_str(),
+      unknown_price ? " (plus types the catalogue lacks)" : "", money(so_far).c_str());
+  return 0;
+}
+
+int run_change(const Opts& o, InstanceAction action) {
+  AwsClient client = make_client(o);
+  const auto instances = describe_instances(client, true);
+  const Instance& in = find_instance(instances, o.target);
+  const char* verb = action == InstanceAction::Stop    ? "stop"
+                     : action == InstanceAction::Start ? "start"
+                                                       : "terminate";
+  if (!in.managed() && !o.force)
+    throw d2l::bad_input("cloud: " + in.id + " is not tagged " + kManagedTag +
+                         " (d2l did not create it): pass --force to " + verb + " it anyway");
+  std::string plan = std::string("Will ") + verb + " " + describe(in) + " in " + client.region();
+  if (action == InstanceAction::Terminate)
+    plan += ": the instance and its root volume are deleted for good";
+  else if (action == InstanceAction::Stop)
+    plan += ": compute billing stops; its volumes still bill";
+  std::cout << plan << ".\n";
+  if (action == InstanceAction::Terminate && !o.yes && !confirm("Terminate " + in.id + "?")) {
+    std::cout << "Not terminated (answer y, or pass --yes).\n";
+    return 1;
+  }
+  for (const auto& c : change_instances(client, action, {in.id}))
+    std::cout << c.id << ": " << state_name(c.previous) << " -> " << state_name(c.current) << "\n";
+  return 0;
+}
+
+int run_stop_all(const Opts& o) {
+  AwsClient client = make_client(o);
+  std::vector<std::string> ids;
+  std::vector<Instance> running;
+  for (const auto& in : describe_instances(client, false))
+    if (in.state == InstanceState::Running || in.state == InstanceState::Pending)
+      running.push_back(in);
+  if (running.empty()) {
+    std::cout << "No running d2l-managed instances in " << client.region() << ".\n";
+    return 0;
+  }
+  std::cout << "Will stop " << running.size() << " running d2l-managed instance"
+            << (running.size() == 1 ? "" : "s") << " in " << client.region() << ":\n";
+  for (const auto& in : running) {
+    std::cout << "  " << describe(in) << "\n";
+    ids.push_back(in.id);
+  }
+  if (!o.yes && !confirm("Stop them all?")) {
+    std::cout << "Nothing stopped (answer y, or pass --yes).\n";
+    return 1;
+  }
+  for (const auto& c : change_instances(client, InstanceAction::Stop, ids))
+    std::cout << c.id << ": " << state_name(c.previous) << " -> " << state_name(c.current) << "\n";
+  return 0;
+}
+
+void common(CLI::App* sub, const std::shared_ptr<Opts>& o) {
+  sub->add_option("--region", o->region,
+                  "AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)")
+      ->check(d2l::cli::non_empty());
+  sub->add_option("--profile", o->profile,
+                  "Profile of ~/.aws/credentials and ~/.aws/config (default: $AWS_PROFILE, "
+                  "else the environment's keys, else default)")
+      ->check(d2l::cli::non_empty());
+}
+
+d2l::cli::Registrar reg{
+    "cloud", "AWS EC2 instances: list with costs, stop, start, terminate, stop-all",
+    [](CLI::App& cmd) {
+      auto o = std::make_shared<Opts>();
+      cmd.require_subcommand(1);
+      cmd.footer(
+          "Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], then the "
+          "profile (keys or credential_process), then the instance role (IMDSv2). Endpoints: "
+          "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2. Exit codes: 0 ok, 1 failure or declined, 2 "
+          "usage or bad input, 130 interrupted. See docs/cloud.md.");
+      auto* list = cmd.add_subcommand(
+          "list", "Instances of ours (tagged d2l:managed): type, state, uptime, price, cost");
+      common(list, o);
+      list->add_flag("--all", o->all, "Every instance in the region, terminated ones too");
+      list->add_flag("--json", o->json, "Machine-readable output (an array of objects)");
+      auto add_change = [&](const char* name, const char* summary) {
+        auto* sub = cmd.add_subcommand(name, summary);
+        common(sub, o);
+        sub->add_option("instance", o->target, "Instance id (i-...) or Name tag")
+            ->required()
+            ->check(d2l::cli::non_empty());
+        sub->add_flag("--force", o->force, "Act on an instance d2l did not create");
+        return sub;
+      };
+      auto* stop = add_change("stop", "Stop an instance (its volumes still bill)");
+      auto* start = add_change("start", "Start a stopped instance");
+      auto* term = add_change("terminate", "Terminate an instance (asks first unless --yes)");
+      term->add_flag("--yes", o->yes, "Do not ask");
+      auto* stop_all =
+          cmd.add_subcommand("stop-all", "Emergency stop: every running instance of ours");
+      common(stop_all, o);
+      stop_all->add_flag("--yes", o->yes, "Do not ask");
+      return [o, list, stop, start, term, stop_all]() -> int {
+        if (list->parsed()) return run_list(*o);
+        if (stop->parsed()) return run_change(*o, InstanceAction::Stop);
+        if (start->parsed()) return run_change(*o, InstanceAction::Start);
+        if (term->parsed()) return run_change(*o, InstanceAction::Terminate);
+        if (stop_all->parsed()) return run_stop_all(*o);
+        return 2;
+      };
+    }};
+
+}  // namespace
