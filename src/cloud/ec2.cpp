@@ -71,19 +71,13 @@ std::optional<std::time_t> parse_aws_time(const std::string& text) {
   return ::timegm(&tm);
 }
 
-std::vector<Instance> describe_instances(AwsClient& client, bool all) {
+namespace {
+std::vector<Instance> describe_pages(AwsClient& client,
+                                     const std::vector<std::pair<std::string, std::string>>& base) {
   std::vector<Instance> out;
   std::string token;
   do {
-    std::vector<std::pair<std::string, std::string>> params;
-    if (!all) {
-      params = {{"Filter.1.Name", "tag-key"},
-                {"Filter.1.Value.1", kManagedTag},
-                {"Filter.2.Name", "instance-state-name"}};
-      int i = 1;
-      for (const char* s : {"pending", "running", "shutting-down", "stopping", "stopped"})
-        params.emplace_back("Filter.2.Value." + std::to_string(i++), s);
-    }
+    auto params = base;
     if (!token.empty()) params.emplace_back("NextToken", token);
     const XmlNode root = client.query(Service::Ec2, "DescribeInstances", params);
     if (const XmlNode* set = root.child("reservationSet"))
@@ -93,6 +87,28 @@ std::vector<Instance> describe_instances(AwsClient& client, bool all) {
     token = root.child_text("nextToken");
   } while (!token.empty());
   return out;
+}
+}  // namespace
+
+std::vector<Instance> describe_instances(AwsClient& client, bool all) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!all) {
+    params = {{"Filter.1.Name", "tag-key"},
+              {"Filter.1.Value.1", kManagedTag},
+              {"Filter.2.Name", "instance-state-name"}};
+    int i = 1;
+    for (const char* s : {"pending", "running", "shutting-down", "stopping", "stopped"})
+      params.emplace_back("Filter.2.Value." + std::to_string(i++), s);
+  }
+  return describe_pages(client, params);
+}
+
+std::vector<Instance> describe_instances_by_id(AwsClient& client,
+                                               const std::vector<std::string>& ids) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    params.emplace_back("InstanceId." + std::to_string(i + 1), ids[i]);
+  return describe_pages(client, params);
 }
 
 const Instance& find_instance(const std::vector<Instance>& instances,

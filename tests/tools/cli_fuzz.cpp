@@ -94,6 +94,7 @@ std::vector<Target> targets() {
       {{"autostop", "check"}, {"--dry-run"}, {}},
       {{"autostop", "run"}, {"--dry-run"}, {}},
       {{"autostop", "status"}, none, {}},
+      {{"cloud", "launch"}, none, {}},
       {{"cloud", "list"}, none, {}},
       {{"cloud", "stop"}, none, {}},
       {{"cloud", "start"}, none, {}},

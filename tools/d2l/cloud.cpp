@@ -1,6 +1,7 @@
 // `d2l cloud`: EC2 instances from one program: list them with what they cost, stop, start,
 // terminate, and stop everything of ours in an emergency (d2l/cloud/).
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -12,8 +13,10 @@
 #include "../common/command.h"
 #include "d2l/cloud/aws.h"
 #include "d2l/cloud/ec2.h"
+#include "d2l/cloud/launch.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
+#include "d2l/core/http.h"
 #include "d2l/ops/pricing.h"
 #include "flag_checks.h"
 
@@ -30,6 +33,17 @@ struct Opts {
   bool yes = false;
   bool force = false;
   std::string target;  // ID or NAME
+  // launch
+  std::string type;
+  bool spot = false;
+  int disk_gb = 0;  // 0: the AMI's size
+  std::string key;
+  std::string ami;
+  std::string ami_parameter = kDefaultAmiParameter;
+  std::string name;
+  std::string ssh_from;
+  std::string security_group = "d2l-ssh";
+  bool no_wait = false;
 };
 
 std::string money(double v) {
@@ -197,6 +211,85 @@ int run_stop_all(const Opts& o) {
   return 0;
 }
 
+// The caller's public address as a /32, from AWS's own what-is-my-address service.
+std::string caller_cidr() {
+  std::string ip;
+  try {
+    d2l::HttpOptions o;
+    o.timeout_s = 10;
+    d2l::HttpClient http(o);
+    const auto r = http.request("GET", "https://checkip.amazonaws.com/");
+    if (r.status == 200) ip = r.body;
+  } catch (const d2l::Error&) {
+  }
+  while (!ip.empty() && (ip.back() == '\n' || ip.back() == '\r' || ip.back() == ' ')) ip.pop_back();
+  try {
+    check_cidr(ip + "/32");
+  } catch (const d2l::Error&) {
+    throw d2l::Error(
+        "cloud: cannot find this machine's public address (checkip.amazonaws.com): "
+        "pass --ssh-from CIDR");
+  }
+  return ip + "/32";
+}
+
+int run_launch(const Opts& o) {
+  // Everything that can be checked without AWS is checked first.
+  if (!o.ssh_from.empty()) check_cidr(o.ssh_from);
+  AwsClient client = make_client(o);
+  const auto price_of = price_lookup(client.region());
+  const std::optional<double> price = price_of(o.type);
+  if (!price && !instance_type_exists(client, o.type))
+    throw d2l::bad_input("cloud: '" + o.type + "' is not an instance type in " + client.region() +
+                         " (`d2l cost list` shows the catalogue's)");
+  const std::string ami = !o.ami.empty() ? o.ami : ssm_get_parameter(client, o.ami_parameter);
+  const std::string cidr = o.ssh_from.empty() ? caller_cidr() : o.ssh_from;
+  const std::string key_name = o.key.empty() ? "d2l-" + client.region() : o.key;
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) throw d2l::Error("cloud: HOME is not set: nowhere to keep the SSH key");
+  const std::string key_file = std::string(home) + "/.ssh/" + key_name + ".pem";
+  std::cout << "Will launch " << (o.spot ? "a spot " : "an on-demand ") << o.type << " in "
+            << client.region() << " ("
+            << (price ? money(*price) + "/hour on demand"
+                      : std::string("price not in the catalogue"))
+            << ")" << (o.name.empty() ? "" : " named " + o.name) << "\n  image " << ami
+            << (o.ami.empty() ? " (" + o.ami_parameter + ")" : "") << "\n  key pair " << key_name
+            << " (" << key_file << ")\n  security group " << o.security_group << ": SSH from "
+            << cidr << " only\n";
+  if (o.disk_gb > 0) std::cout << "  root volume " << o.disk_gb << " GiB (gp3)\n";
+  if (o.spot)
+    std::cout << "A spot instance can be interrupted with two minutes' notice and is then "
+                 "terminated: train with checkpoints and continue with `d2l train --resume`.\n";
+  if (!o.yes && !confirm("Launch it?")) {
+    std::cout << "Nothing launched (answer y, or pass --yes).\n";
+    return 1;
+  }
+  if (ensure_key_pair(client, key_name, key_file))
+    std::cout << "Created key pair " << key_name << ": " << key_file << " (0600)\n";
+  LaunchRequest r;
+  r.instance_type = o.type;
+  r.image_id = ami;
+  r.key_name = key_name;
+  r.security_group_id = ensure_security_group(client, o.security_group, cidr);
+  r.name = o.name;
+  r.disk_gb = o.disk_gb;
+  r.spot = o.spot;
+  r.client_token = new_client_token();
+  const Instance launched = run_instance(client, r);
+  std::cout << "Launched " << launched.id << " (" << state_name(launched.state) << ")\n";
+  if (o.no_wait) return 0;
+  const Instance in = wait_running(client, launched.id, 600, 5);
+  std::cout << in.id << " is running";
+  if (in.public_ip.empty()) {
+    std::cout << " without a public address (a subnet without one?)\n";
+    return 0;
+  }
+  std::cout << " at " << in.public_ip << "\n  ssh -i " << key_file << " ubuntu@" << in.public_ip
+            << "\n  d2l notebook tunnel " << in.public_ip << " --user ubuntu --key " << key_file
+            << "\nStop it when done: d2l cloud stop " << in.id << "\n";
+  return 0;
+}
+
 void common(CLI::App* sub, const std::shared_ptr<Opts>& o) {
   sub->add_option("--region", o->region,
                   "AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)")
@@ -208,7 +301,7 @@ void common(CLI::App* sub, const std::shared_ptr<Opts>& o) {
 }
 
 d2l::cli::Registrar reg{
-    "cloud", "AWS EC2 instances: list with costs, stop, start, terminate, stop-all",
+    "cloud", "AWS EC2 instances: launch, list with costs, stop, start, terminate, stop-all",
     [](CLI::App& cmd) {
       auto o = std::make_shared<Opts>();
       cmd.require_subcommand(1);
@@ -217,6 +310,32 @@ d2l::cli::Registrar reg{
           "profile (keys or credential_process), then the instance role (IMDSv2). Endpoints: "
           "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2. Exit codes: 0 ok, 1 failure or declined, 2 "
           "usage or bad input, 130 interrupted. See docs/cloud.md.");
+      auto* launch = cmd.add_subcommand(
+          "launch", "Launch a GPU instance from the Deep Learning AMI (asks first unless --yes)");
+      common(launch, o);
+      launch->add_option("type", o->type, "Instance type, e.g. g4dn.xlarge")
+          ->required()
+          ->check(d2l::cli::non_empty());
+      launch->add_flag("--spot", o->spot, "A spot instance (cheaper; may be interrupted)");
+      launch->add_option("--disk", o->disk_gb, "Root volume in GiB (default: the AMI's)")
+          ->check(d2l::cli::number_in(8, 16384));
+      launch->add_option("--key", o->key, "EC2 key pair (default d2l-REGION, made once)")
+          ->check(d2l::cli::non_empty());
+      launch->add_option("--ami", o->ami, "Image id (default: the latest Deep Learning AMI)")
+          ->check(d2l::cli::non_empty());
+      launch
+          ->add_option("--ami-parameter", o->ami_parameter,
+                       "SSM parameter naming the image (default: the Deep Learning AMI's)")
+          ->check(d2l::cli::non_empty());
+      launch->add_option("--name", o->name, "Name tag")->check(d2l::cli::non_empty());
+      launch->add_option("--ssh-from", o->ssh_from,
+                         "CIDR allowed to SSH in (default: this machine's public address /32)");
+      launch
+          ->add_option("--security-group", o->security_group,
+                       "Security group name (default d2l-ssh, made once)")
+          ->check(d2l::cli::non_empty());
+      launch->add_flag("--yes", o->yes, "Do not ask");
+      launch->add_flag("--no-wait", o->no_wait, "Do not wait until it runs");
       auto* list = cmd.add_subcommand(
           "list", "Instances of ours (tagged d2l:managed): type, state, uptime, price, cost");
       common(list, o);
@@ -239,7 +358,8 @@ d2l::cli::Registrar reg{
           cmd.add_subcommand("stop-all", "Emergency stop: every running instance of ours");
       common(stop_all, o);
       stop_all->add_flag("--yes", o->yes, "Do not ask");
-      return [o, list, stop, start, term, stop_all]() -> int {
+      return [o, launch, list, stop, start, term, stop_all]() -> int {
+        if (launch->parsed()) return run_launch(*o);
         if (list->parsed()) return run_list(*o);
         if (stop->parsed()) return run_change(*o, InstanceAction::Stop);
         if (start->parsed()) return run_change(*o, InstanceAction::Start);

@@ -43,6 +43,11 @@ struct Instance {
 /// `d2l:managed` unless `all`; terminated ones only when `all`. Throws AwsError.
 std::vector<Instance> describe_instances(AwsClient& client, bool all);
 
+/// The instances with these ids (DescribeInstances with InstanceId.N). Throws AwsError
+/// (`InvalidInstanceID.NotFound` for an id EC2 does not know).
+std::vector<Instance> describe_instances_by_id(AwsClient& client,
+                                               const std::vector<std::string>& ids);
+
 /// An instance by id (`i-...`) or by its Name tag among `instances`. Throws d2l::bad_input
 /// naming `id_or_name` when none matches, or when a name matches several (listing their ids).
 const Instance& find_instance(const std::vector<Instance>& instances,

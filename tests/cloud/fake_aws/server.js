@@ -18,7 +18,10 @@ const crypto = require('crypto');
 const { SignatureV4 } = require('@smithy/signature-v4');
 const { Sha256 } = require('@aws-crypto/sha256-js');
 
-let state = { keys: {}, instances: [], parameters: {}, imds: null, faults: [] };
+const empty = () => ({ keys: {}, instances: [], parameters: {}, imds: null, faults: [], keyPairs: {},
+                       securityGroups: [], instanceTypes: ['t3.medium', 'g4dn.xlarge', 'g6.xlarge'],
+                       images: { 'ami-0dlami': '/dev/sda1' }, launches: [] });
+let state = empty();
 let stats = { attempts: {}, rejected: 0, requests: [] };
 
 const xmlns = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -136,6 +139,101 @@ function changeInstances(action, form, res) {
   res.end(x);
 }
 
+function ok(res, tag, inner) {
+  res.writeHead(200, { 'Content-Type': 'text/xml;charset=UTF-8' });
+  res.end('<?xml version="1.0" encoding="UTF-8"?>\n<' + tag + ' xmlns="' + xmlns + '"><requestId>' +
+          crypto.randomUUID() + '</requestId>' + inner + '</' + tag + '>');
+}
+
+// Tags of TagSpecification.N whose ResourceType is `type`.
+function tagsFor(form, type) {
+  const tags = {};
+  for (let n = 1; form.has('TagSpecification.' + n + '.ResourceType'); ++n) {
+    if (form.get('TagSpecification.' + n + '.ResourceType') !== type) continue;
+    for (let t = 1; form.has('TagSpecification.' + n + '.Tag.' + t + '.Key'); ++t)
+      tags[form.get('TagSpecification.' + n + '.Tag.' + t + '.Key')] = form.get('TagSpecification.' + n + '.Tag.' + t + '.Value') || '';
+  }
+  return tags;
+}
+
+const launchActions = {
+  DescribeInstanceTypes(form, res) {
+    const t = form.get('InstanceType.1');
+    if (!state.instanceTypes.includes(t))
+      return ec2Error(res, 400, 'InvalidInstanceType', "The following supplied instance types do not exist: [" + t + ']');
+    ok(res, 'DescribeInstanceTypesResponse', '<instanceTypeSet><item><instanceType>' + esc(t) + '</instanceType></item></instanceTypeSet>');
+  },
+  DescribeImages(form, res) {
+    const id = form.get('ImageId.1');
+    if (!(id in state.images)) return ec2Error(res, 400, 'InvalidAMIID.NotFound', "The image id '[" + id + "]' does not exist");
+    ok(res, 'DescribeImagesResponse', '<imagesSet><item><imageId>' + esc(id) + '</imageId><rootDeviceName>' +
+       esc(state.images[id]) + '</rootDeviceName></item></imagesSet>');
+  },
+  DescribeKeyPairs(form, res) {
+    const name = form.get('KeyName.1');
+    if (!(name in state.keyPairs)) return ec2Error(res, 400, 'InvalidKeyPair.NotFound', "The key pair '" + name + "' does not exist");
+    ok(res, 'DescribeKeyPairsResponse', '<keySet><item><keyName>' + esc(name) + '</keyName></item></keySet>');
+  },
+  CreateKeyPair(form, res) {
+    const name = form.get('KeyName');
+    if (name in state.keyPairs) return ec2Error(res, 400, 'InvalidKeyPair.Duplicate', "The keypair '" + name + "' already exists.");
+    state.keyPairs[name] = { type: form.get('KeyType') || 'rsa', tags: tagsFor(form, 'key-pair') };
+    ok(res, 'CreateKeyPairResponse', '<keyName>' + esc(name) + '</keyName><keyFingerprint>fake</keyFingerprint>' +
+       '<keyMaterial>-----BEGIN OPENSSH PRIVATE KEY-----\nfake-key-material-for-' + esc(name) +
+       '\n-----END OPENSSH PRIVATE KEY-----</keyMaterial><keyPairId>key-0fake</keyPairId>');
+  },
+  DescribeSecurityGroups(form, res) {
+    const names = filtersOf(form).filter((f) => f.name === 'group-name').flatMap((f) => f.values);
+    let x = '<securityGroupInfo>';
+    for (const g of state.securityGroups.filter((g) => !names.length || names.includes(g.name))) {
+      x += '<item><groupId>' + g.id + '</groupId><groupName>' + esc(g.name) + '</groupName><ipPermissions>';
+      for (const r of g.rules)
+        x += '<item><ipProtocol>' + r.protocol + '</ipProtocol><fromPort>' + r.from + '</fromPort><toPort>' + r.to +
+             '</toPort><ipRanges><item><cidrIp>' + esc(r.cidr) + '</cidrIp></item></ipRanges></item>';
+      x += '</ipPermissions></item>';
+    }
+    ok(res, 'DescribeSecurityGroupsResponse', x + '</securityGroupInfo>');
+  },
+  CreateSecurityGroup(form, res) {
+    const name = form.get('GroupName');
+    if (state.securityGroups.some((g) => g.name === name))
+      return ec2Error(res, 400, 'InvalidGroup.Duplicate', "The security group '" + name + "' already exists");
+    const id = 'sg-0' + crypto.randomBytes(8).toString('hex');
+    state.securityGroups.push({ id, name, description: form.get('GroupDescription'), tags: tagsFor(form, 'security-group'), rules: [] });
+    ok(res, 'CreateSecurityGroupResponse', '<return>true</return><groupId>' + id + '</groupId>');
+  },
+  AuthorizeSecurityGroupIngress(form, res) {
+    const g = state.securityGroups.find((x) => x.id === form.get('GroupId'));
+    if (!g) return ec2Error(res, 400, 'InvalidGroup.NotFound', "The security group '" + form.get('GroupId') + "' does not exist");
+    const rule = { protocol: form.get('IpPermissions.1.IpProtocol'), from: Number(form.get('IpPermissions.1.FromPort')),
+                   to: Number(form.get('IpPermissions.1.ToPort')), cidr: form.get('IpPermissions.1.IpRanges.1.CidrIp') };
+    if (g.rules.some((r) => JSON.stringify(r) === JSON.stringify(rule)))
+      return ec2Error(res, 400, 'InvalidPermission.Duplicate', 'the specified rule already exists');
+    g.rules.push(rule);
+    ok(res, 'AuthorizeSecurityGroupIngressResponse', '<return>true</return>');
+  },
+  RunInstances(form, res) {
+    const token = form.get('ClientToken') || '';
+    let i = token && state.instances.find((x) => x.clientToken === token);
+    if (!i) {
+      const type = form.get('InstanceType');
+      if (!state.instanceTypes.includes(type)) return ec2Error(res, 400, 'InvalidParameterValue', 'Invalid value for instanceType');
+      if (!(form.get('ImageId') in state.images)) return ec2Error(res, 400, 'InvalidAMIID.NotFound', 'no such image');
+      if (!(form.get('KeyName') in state.keyPairs)) return ec2Error(res, 400, 'InvalidKeyPair.NotFound', 'no such key pair');
+      const params = {};
+      for (const [k, v] of form) params[k] = v;
+      i = { id: 'i-0' + crypto.randomBytes(8).toString('hex'), type, state: 'pending', clientToken: token,
+            launchTime: new Date().toISOString(), publicIp: '198.51.100.' + (10 + state.instances.length),
+            spot: form.get('InstanceMarketOptions.MarketType') === 'spot', tags: tagsFor(form, 'instance'),
+            volumeTags: tagsFor(form, 'volume'), params };
+      state.instances.push(i);
+      state.launches.push(i.id);
+    }
+    ok(res, 'RunInstancesResponse', '<reservationId>r-' + i.id.slice(2) + '</reservationId><ownerId>123456789012</ownerId>' +
+       '<groupSet/><instancesSet>' + instanceXml(Object.assign({}, i, { state: 'pending' })) + '</instancesSet>');
+  },
+};
+
 // Parses `AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b,
 // Signature=HEX`.
 function parseAuthorization(h) {
@@ -216,14 +314,15 @@ function imds(req, res) {
 async function handle(req, res, body) {
   if (req.url.startsWith('/_fake/')) {
     if (req.method === 'POST' && req.url === '/_fake/state') {
-      state = Object.assign({ keys: {}, instances: [], parameters: {}, imds: null, faults: [] }, JSON.parse(body || '{}'));
+      state = Object.assign(empty(), JSON.parse(body || '{}'));
       stats = { attempts: {}, rejected: 0, requests: [] };
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end('{}');
     }
     if (req.method === 'GET' && req.url === '/_fake/stats') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify(Object.assign({ instances: state.instances }, stats)));
+      return res.end(JSON.stringify(Object.assign({ instances: state.instances, keyPairs: state.keyPairs,
+                                                    securityGroups: state.securityGroups, launches: state.launches }, stats)));
     }
     res.writeHead(404);
     return res.end();
@@ -242,7 +341,16 @@ async function handle(req, res, body) {
   stats.requests.push({ action, key: auth.key, token: !!req.headers['x-amz-security-token'],
                         signed: auth.signed, contentType: req.headers['content-type'] });
   const fault = takeFault(action);
-  if (fault) return fail(res, fault.status || 400, fault.code, fault.message || fault.code + ' (injected by the fake)');
+  if (fault && !fault.after) return fail(res, fault.status || 400, fault.code, fault.message || fault.code + ' (injected by the fake)');
+  if (fault) {
+    // The call takes effect, then its reply is lost (`after`): what a retry must not repeat.
+    await handle2(req, { writeHead() {}, end() {} }, body, json, action);
+    return fail(res, fault.status || 500, fault.code, fault.message || fault.code + ' (injected by the fake)');
+  }
+  return handle2(req, res, body, json, action);
+}
+
+async function handle2(req, res, body, json, action) {
   if (json) {
     if (action === 'GetParameter') {
       const name = JSON.parse(body || '{}').Name;
@@ -257,6 +365,7 @@ async function handle(req, res, body) {
   settle();
   if (action === 'DescribeInstances') return describeInstances(form, res);
   if (transitions[action]) return changeInstances(action, form, res);
+  if (launchActions[action]) return launchActions[action](form, res);
   return ec2Error(res, 400, 'InvalidAction', 'The action ' + action + ' is not valid for this web service.');
 }
 
