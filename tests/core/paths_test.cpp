@@ -74,7 +74,9 @@ TEST(EnsureDir, CreatesParentsWithModeAndRefusesAFile) {
   ASSERT_EQ(::stat(deep.c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0700u);
-  d2l::ensure_dir(deep);  // already there: nothing to do
+  d2l::ensure_dir(deep);  // already there: nothing to do, its mode is kept
+  ASSERT_EQ(::stat(deep.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
   d2l::write_file_atomic(t / "file", "x");
   try {
     d2l::ensure_dir(t / "file/sub");

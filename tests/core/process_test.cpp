@@ -21,19 +21,9 @@
 using d2l::ChildOptions;
 using d2l::ChildResult;
 using d2l::test::TempDir;
+using d2l::test::wait_for;
 
 namespace {
-
-// Polls `done` every 20 ms for up to `seconds`; true when it became true.
-template <typename F>
-bool eventually(F done, double seconds = 10) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
 
 /// A log file in a temp folder, open for a detached program's output.
 struct DetachedLog {
@@ -124,7 +114,7 @@ TEST(RunChild, TimeLimitKillsTheWholeGroup) {
   EXPECT_EQ(*r.signal, SIGKILL);
   EXPECT_NE(r.error.find("timed out after 0.5 s"), std::string::npos) << r.error;
   const pid_t grandchild = static_cast<pid_t>(std::stol(d2l::read_file(pid_file)));
-  EXPECT_TRUE(eventually([&] { return !d2l::process_alive(grandchild); }))
+  EXPECT_TRUE(wait_for([&] { return !d2l::process_alive(grandchild); }, 10))
       << "the sleep in the child's process group was killed too";
 }
 
@@ -167,7 +157,7 @@ TEST(SpawnDetached, StartsAProgramThatIsNotOurChild) {
       d2l::spawn_detached({"/bin/sh", "-c", "echo value=$D2L_TEST_VALUE; exec sleep 30"}, o);
   ASSERT_GT(pid, 0);
   EXPECT_TRUE(d2l::process_alive(pid));
-  EXPECT_TRUE(eventually([&] { return log.text() == "value=42\n"; }))
+  EXPECT_TRUE(wait_for([&] { return log.text() == "value=42\n"; }, 10))
       << "its output goes to the given file, with the given environment: " << log.text();
   // Not our child: waitpid cannot reap it; and it is in a new session (that of the first fork,
   // whose leader has exited, so it can never take a controlling terminal).
@@ -201,7 +191,7 @@ TEST(ProcessAlive, ZombiesAndReapedChildrenAreGone) {
   ASSERT_GE(child, 0);
   if (child == 0) ::_exit(0);
   // Until reaped, the exited child is a zombie: not alive; process_alive reaps it.
-  EXPECT_TRUE(eventually([&] { return !d2l::process_alive(child); }));
+  EXPECT_TRUE(wait_for([&] { return !d2l::process_alive(child); }, 10));
   EXPECT_EQ(::waitpid(child, nullptr, WNOHANG), -1) << "already reaped";
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "d2l/core/error.h"
-#include "sys/fixture.h"
+#include "support/fixtures.h"
 
 using d2l::test::FixtureRoot;
 namespace sys = d2l::procfs;

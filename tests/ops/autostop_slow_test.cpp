@@ -10,11 +10,11 @@
 #include "d2l/core/http.h"
 #include "d2l/ops/autostop.h"
 #include "d2l/ops/jupyter.h"
-#include "ops_fixture.h"
+#include "support/jupyter.h"
 
 using namespace d2l::ops;
 using d2l::HttpClient;
-using namespace ops_test;
+using namespace d2l::test;
 using nlohmann::json;
 
 namespace {
@@ -23,7 +23,7 @@ void seed_idle_state(const TempDir& t, double ago) {
   AutostopState s;
   s.boot_id = current_boot_id();
   s.last_active = static_cast<double>(std::time(nullptr)) - ago;
-  save_state((t.path / "autostop.json").string(), s);
+  save_state((t.path() / "autostop.json").string(), s);
 }
 
 struct Server {
@@ -32,19 +32,19 @@ struct Server {
   std::vector<std::string> auth;
   explicit Server(TempDir& dir) : t(dir) {
     std::string out;
-    const int rc = run_d2l(t.path,
-                           "notebook start --wait 90 --root '" + t.path.string() + "' --port " +
+    const int rc = run_d2l(t.path(),
+                           "notebook start --wait 90 --root '" + t.path().string() + "' --port " +
                                std::to_string(free_port()),
                            &out);
     if (rc != 0) throw d2l::Error("start failed: " + out);
     info = list_servers({runtime()}).at(0);
     auth = {"Authorization: token " + info.token, "Content-Type: application/json"};
   }
-  std::string runtime() const { return (t.path / "jupyter/runtime").string(); }
+  std::string runtime() const { return (t.path() / "jupyter/runtime").string(); }
   // `d2l autostop check` on this server's runtime folder only, Jupyter signals only.
   json check(const std::string& acted) {
     std::string out;
-    const int rc = run_d2l(t.path,
+    const int rc = run_d2l(t.path(),
                            "autostop check --signals jupyter --runtime-dir '" + runtime() +
                                "' --idle 2h --grace 5m --action 'touch " + acted + "' --json",
                            &out);
@@ -57,9 +57,9 @@ struct Server {
 
 TEST(AutostopSlow, NeverStopsWhileAKernelIsBusy) {
   TempDir t;
-  ServerGuard guard((t.path / "jupyter/runtime").string());
+  ServerGuard guard((t.path() / "jupyter/runtime").string());
   Server s(t);
-  const std::string acted = (t.path / "acted").string();
+  const std::string acted = (t.path() / "acted").string();
   HttpClient c;
   const auto r =
       c.request("POST", s.info.local_url() + "api/kernels", s.auth, R"({"name": "python3"})");
@@ -73,8 +73,8 @@ TEST(AutostopSlow, NeverStopsWhileAKernelIsBusy) {
   };
   ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(conn); }, 30));
   ASSERT_TRUE(wait_for(
-      [&] { return execute_on_kernel(t.path, conn, "pass", "idle") && state() == "idle"; }, 60));
-  ASSERT_TRUE(execute_on_kernel(t.path, conn, "import time; time.sleep(120)", "busy"));
+      [&] { return execute_on_kernel(t.path(), conn, "pass", "idle") && state() == "idle"; }, 60));
+  ASSERT_TRUE(execute_on_kernel(t.path(), conn, "import time; time.sleep(120)", "busy"));
   ASSERT_TRUE(wait_for([&] { return state() == "busy"; }, 20));
 
   seed_idle_state(t, 3 * 3600);  // idle for 3 h as far as the state knows
@@ -93,9 +93,9 @@ TEST(AutostopSlow, NeverStopsWhileAKernelIsBusy) {
 
 TEST(AutostopSlow, NeverStopsWhileATerminalWasActiveInTheWindow) {
   TempDir t;
-  ServerGuard guard((t.path / "jupyter/runtime").string());
+  ServerGuard guard((t.path() / "jupyter/runtime").string());
   Server s(t);
-  const std::string acted = (t.path / "acted").string();
+  const std::string acted = (t.path() / "acted").string();
   HttpClient c;
   const auto r = c.request("POST", s.info.local_url() + "api/terminals", s.auth, "{}");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -117,13 +117,13 @@ TEST(AutostopSlow, NeverStopsWhileATerminalWasActiveInTheWindow) {
 
 TEST(AutostopSlow, AnUnansweringServerCountsAsBusy) {
   TempDir t;
-  ServerGuard guard((t.path / "jupyter/runtime").string());
+  ServerGuard guard((t.path() / "jupyter/runtime").string());
   Server s(t);
-  const std::string acted = (t.path / "acted").string();
+  const std::string acted = (t.path() / "acted").string();
   ::kill(s.info.pid, SIGSTOP);  // alive but silent
   seed_idle_state(t, 3 * 3600);
   std::string out;
-  const int rc = run_d2l(t.path,
+  const int rc = run_d2l(t.path(),
                          "autostop check --signals jupyter --runtime-dir '" + s.runtime() +
                              "' --action 'touch " + acted + "' --json",
                          &out);

@@ -18,10 +18,10 @@
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
 #include "d2l/ops/budget.h"
-#include "ops_fixture.h"
+#include "support/jupyter.h"
 
 using namespace d2l::ops;
-using namespace ops_test;
+using namespace d2l::test;
 using nlohmann::json;
 
 namespace {
@@ -121,7 +121,7 @@ TEST(AutostopDecide, WarnsOnceThenActsOnce) {
 
 TEST(AutostopState, CorruptFileIsNamedAndKept) {
   TempDir t;
-  const std::string p = (t.path / "autostop.json").string();
+  const std::string p = (t.path() / "autostop.json").string();
   std::ofstream(p) << "{\"boot_id\": 12";
   try {
     load_state(p);
@@ -131,43 +131,44 @@ TEST(AutostopState, CorruptFileIsNamedAndKept) {
     EXPECT_NE(std::string(e.what()).find(p), std::string::npos);
   }
   std::string out;
-  EXPECT_EQ(run_d2l(t.path,
+  EXPECT_EQ(run_d2l(t.path(),
                     "autostop check --signals cpu --max-load 1e9 --action 'touch " +
-                        (t.path / "acted").string() + "'",
+                        (t.path() / "acted").string() + "'",
                     &out),
             2);
   EXPECT_NE(out.find("autostop.json"), std::string::npos) << out;
   EXPECT_EQ(d2l::read_file(p), "{\"boot_id\": 12");
-  EXPECT_FALSE(std::filesystem::exists(t.path / "acted"));
+  EXPECT_FALSE(std::filesystem::exists(t.path() / "acted"));
 }
 
 TEST(AutostopCli, WarnsWithTheCommandThenRunsTheActionOnce) {
   TempDir t;
-  const std::string state = (t.path / "autostop.json").string();
-  const std::string warned = (t.path / "warned.txt").string(), acted = (t.path / "acted").string();
+  const std::string state = (t.path() / "autostop.json").string();
+  const std::string warned = (t.path() / "warned.txt").string(),
+                    acted = (t.path() / "acted").string();
   const std::string args =
       "autostop check --idle 2h --grace 10m --signals cpu --max-load 1e9 "
       "--warn-command 'cat > " +
       warned + "' --action 'touch " + acted + "' --json";
   seed_state(state, 2 * 3600 - 300);  // 5 min left: inside the grace
   std::string out;
-  ASSERT_EQ(run_d2l(t.path, args, &out), 0) << out;
+  ASSERT_EQ(run_d2l(t.path(), args, &out), 0) << out;
   EXPECT_EQ(json::parse(out)["verdict"], "warn") << out;
   ASSERT_TRUE(std::filesystem::exists(warned));
   EXPECT_NE(d2l::read_file(warned).find("idle for"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(acted));
 
   seed_state(state, 3 * 3600);
-  ASSERT_EQ(run_d2l(t.path, args, &out), 0) << out;
+  ASSERT_EQ(run_d2l(t.path(), args, &out), 0) << out;
   EXPECT_EQ(json::parse(out)["verdict"], "act") << out;
   EXPECT_TRUE(std::filesystem::exists(acted));
   std::filesystem::remove(acted);
-  ASSERT_EQ(run_d2l(t.path, args, &out), 0) << out;
+  ASSERT_EQ(run_d2l(t.path(), args, &out), 0) << out;
   EXPECT_EQ(json::parse(out)["verdict"], "acted") << out;
   EXPECT_FALSE(std::filesystem::exists(acted));  // not again
 
   // every decision is in the log with its reasons
-  const std::string log = d2l::read_file((t.path / "autostop.log").string());
+  const std::string log = d2l::read_file((t.path() / "autostop.log").string());
   EXPECT_NE(log.find("[warn]"), std::string::npos) << log;
   EXPECT_NE(log.find("[act]"), std::string::npos) << log;
   EXPECT_NE(log.find("cpu: CPU load"), std::string::npos) << log;
@@ -176,10 +177,10 @@ TEST(AutostopCli, WarnsWithTheCommandThenRunsTheActionOnce) {
 
 TEST(AutostopCli, DryRunRunsNothing) {
   TempDir t;
-  const std::string acted = (t.path / "acted").string();
-  seed_state((t.path / "autostop.json").string(), 3 * 3600);
+  const std::string acted = (t.path() / "acted").string();
+  seed_state((t.path() / "autostop.json").string(), 3 * 3600);
   std::string out;
-  ASSERT_EQ(run_d2l(t.path,
+  ASSERT_EQ(run_d2l(t.path(),
                     "autostop check --dry-run --signals cpu --max-load 1e9 --action 'touch " +
                         acted + "' --json",
                     &out),
@@ -187,13 +188,13 @@ TEST(AutostopCli, DryRunRunsNothing) {
       << out;
   EXPECT_EQ(json::parse(out)["verdict"], "dry-run-act");
   EXPECT_FALSE(std::filesystem::exists(acted));
-  EXPECT_NE(d2l::read_file((t.path / "autostop.log").string()).find("dry-run: would run"),
+  EXPECT_NE(d2l::read_file((t.path() / "autostop.log").string()).find("dry-run: would run"),
             std::string::npos);
 }
 
 TEST(AutostopCli, NeverStopsWhileATrainingRunIsAlive) {
   TempDir t;
-  const std::string acted = (t.path / "acted").string();
+  const std::string acted = (t.path() / "acted").string();
   // a real process whose command line is `d2l-torch - train` (python reading its program from
   // stdin), shaped as `d2l train` exec's `d2l-torch train ...`: d2l-torch, then options, then the
   // subcommand `train` (the rule of d2l::procfs::classify_process)
@@ -206,11 +207,11 @@ TEST(AutostopCli, NeverStopsWhileATrainingRunIsAlive) {
         return false;
       },
       10));
-  seed_state((t.path / "autostop.json").string(), 3 * 3600);
+  seed_state((t.path() / "autostop.json").string(), 3 * 3600);
   std::string out;
-  ASSERT_EQ(
-      run_d2l(t.path, "autostop check --signals train --action 'touch " + acted + "' --json", &out),
-      0)
+  ASSERT_EQ(run_d2l(t.path(),
+                    "autostop check --signals train --action 'touch " + acted + "' --json", &out),
+            0)
       << out;
   const json j = json::parse(out);
   EXPECT_EQ(j["verdict"], "busy") << out;
@@ -218,7 +219,7 @@ TEST(AutostopCli, NeverStopsWhileATrainingRunIsAlive) {
   bool named = false;
   for (const auto& s : j["signals"]) named = named || (s["kind"] == "train" && s["pid"] == pid);
   EXPECT_TRUE(named) << out;
-  ASSERT_EQ(run_d2l(t.path, "autostop status --signals train", &out), 0);
+  ASSERT_EQ(run_d2l(t.path(), "autostop status --signals train", &out), 0);
   EXPECT_NE(out.find("training run pid " + std::to_string(pid)), std::string::npos) << out;
   kill_wait(pid);
   for (const auto& s : training_processes()) EXPECT_NE(s.pid, pid);
@@ -226,11 +227,11 @@ TEST(AutostopCli, NeverStopsWhileATrainingRunIsAlive) {
 
 TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
   TempDir t;
-  const std::string acted = (t.path / "acted").string();
+  const std::string acted = (t.path() / "acted").string();
   if (!ssh_sessions().empty()) GTEST_SKIP() << "this machine has real SSH sessions";
   // Stand-in for sshd (no SSH server here): a script named `sshd` (so its comm is sshd) that
   // opens a real pseudo-terminal and runs a shell's `sleep` on it, as sshd does for a login.
-  const std::string sshd = (t.path / "sshd").string();
+  const std::string sshd = (t.path() / "sshd").string();
   std::ofstream(sshd) << "#!/usr/bin/python3\nimport os, pty, time\npid, fd = pty.fork()\n"
                          "if pid == 0:\n    os.execvp('sleep', ['sleep', '60'])\n"
                          "time.sleep(60)\n";
@@ -241,10 +242,10 @@ TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
   EXPECT_NE(sessions[0].detail.find("/dev/pts/"), std::string::npos) << sessions[0].detail;
   EXPECT_GT(sessions[0].last_active, now_s() - 600);
 
-  seed_state((t.path / "autostop.json").string(), 3 * 3600);
+  seed_state((t.path() / "autostop.json").string(), 3 * 3600);
   std::string out;
   ASSERT_EQ(
-      run_d2l(t.path, "autostop check --signals ssh --action 'touch " + acted + "' --json", &out),
+      run_d2l(t.path(), "autostop check --signals ssh --action 'touch " + acted + "' --json", &out),
       0)
       << out;
   EXPECT_EQ(json::parse(out)["verdict"], "active") << out;
@@ -253,9 +254,9 @@ TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
   kill_wait(pid);
   ASSERT_TRUE(wait_for([&] { return ssh_sessions().empty(); }, 10));
   // the control: the same check without the session acts
-  seed_state((t.path / "autostop.json").string(), 3 * 3600);
+  seed_state((t.path() / "autostop.json").string(), 3 * 3600);
   ASSERT_EQ(
-      run_d2l(t.path, "autostop check --signals ssh --action 'touch " + acted + "' --json", &out),
+      run_d2l(t.path(), "autostop check --signals ssh --action 'touch " + acted + "' --json", &out),
       0)
       << out;
   EXPECT_EQ(json::parse(out)["verdict"], "act") << out;
@@ -265,9 +266,9 @@ TEST(AutostopCli, NeverStopsWhileAnSshSessionIsActive) {
 TEST(AutostopCli, RejectsBadOptions) {
   TempDir t;
   std::string out;
-  EXPECT_EQ(run_d2l(t.path, "autostop check --idle 5m --grace 10m", &out), 2) << out;
-  EXPECT_EQ(run_d2l(t.path, "autostop check --signals cpu,nope", &out), 2) << out;
-  EXPECT_EQ(run_d2l(t.path, "autostop check --idle soon", &out), 2) << out;
+  EXPECT_EQ(run_d2l(t.path(), "autostop check --idle 5m --grace 10m", &out), 2) << out;
+  EXPECT_EQ(run_d2l(t.path(), "autostop check --signals cpu,nope", &out), 2) << out;
+  EXPECT_EQ(run_d2l(t.path(), "autostop check --idle soon", &out), 2) << out;
 }
 
 TEST(Autostop, GpuUtilisationIsNaWithoutNvidia) {
@@ -286,28 +287,28 @@ TEST(AutostopCli, RecordsUpTimeInTheUsageLedger) {
   s.boot_id = current_boot_id();
   s.last_active = now_s();
   s.last_check = now_s() - 2.5 * 3600;  // the last check ran 2.5 h ago, this boot
-  save_state((t.path / "autostop.json").string(), s);
+  save_state((t.path() / "autostop.json").string(), s);
   std::string out;
   ASSERT_EQ(
-      run_d2l(t.path, "autostop check --signals cpu --max-load 1e9 --instance-type g4dn.xlarge",
+      run_d2l(t.path(), "autostop check --signals cpu --max-load 1e9 --instance-type g4dn.xlarge",
               &out),
       0)
       << out;
-  const auto ledger = load_ledger((t.path / "usage.json").string());
+  const auto ledger = load_ledger((t.path() / "usage.json").string());
   ASSERT_EQ(ledger.size(), 1u) << out;
   EXPECT_EQ(ledger[0].instance_type, "g4dn.xlarge");
   EXPECT_DOUBLE_EQ(ledger[0].hours, 2);  // whole hours; the half hour is carried
   EXPECT_EQ(ledger[0].source, "autostop");
-  const AutostopState after = load_state((t.path / "autostop.json").string());
+  const AutostopState after = load_state((t.path() / "autostop.json").string());
   EXPECT_NEAR(after.unlogged_s, 1800, 60);
-  EXPECT_EQ(run_d2l(t.path, "autostop check --instance-type no.such.type", &out), 2) << out;
+  EXPECT_EQ(run_d2l(t.path(), "autostop check --instance-type no.such.type", &out), 2) << out;
 }
 
 TEST(AutostopCli, RunLoopsUntilTerminated) {
   TempDir t;
-  const std::string acted = (t.path / "acted").string();
-  seed_state((t.path / "autostop.json").string(), 3 * 3600);
-  const pid_t pid = spawn("D2L_CONFIG_DIR='" + t.path.string() + "' exec " + D2L_BIN_DIR +
+  const std::string acted = (t.path() / "acted").string();
+  seed_state((t.path() / "autostop.json").string(), 3 * 3600);
+  const pid_t pid = spawn("D2L_CONFIG_DIR='" + t.path().string() + "' exec " + D2L_BIN_DIR +
                           "/d2l autostop run --interval 1s --signals cpu --max-load 1e9 "
                           "--action 'touch " +
                           acted + "' > /dev/null");
@@ -315,7 +316,7 @@ TEST(AutostopCli, RunLoopsUntilTerminated) {
   // it keeps checking (the log grows) and acts only once
   std::filesystem::remove(acted);
   const auto lines = [&] {
-    const std::string log = d2l::read_file((t.path / "autostop.log").string());
+    const std::string log = d2l::read_file((t.path() / "autostop.log").string());
     return std::count(log.begin(), log.end(), '\n');
   };
   const auto before = lines();

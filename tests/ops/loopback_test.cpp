@@ -12,7 +12,6 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/ops/jupyter.h"
-#include "ops_fixture.h"
 #include "support/fixtures.h"
 
 using d2l::ops::is_loopback_address;
@@ -84,25 +83,25 @@ struct StartResult {
 // Runs the real `d2l notebook start --ip IP` with a fake HOME and config folder (no password, no
 // certificate) and a recording stand-in for jupyter-server that leaves a marker file and exits.
 StartResult start_with_ip(const std::string& ip) {
-  ops_test::TempDir t;
-  const std::string home = (t.path / "home").string();
-  const std::string marker = (t.path / "jupyter-ran").string();
-  const std::string standin = (t.path / "jupyter-standin").string();
+  d2l::test::TempDir t;
+  const std::string home = (t.path() / "home").string();
+  const std::string marker = (t.path() / "jupyter-ran").string();
+  const std::string standin = (t.path() / "jupyter-standin").string();
   std::filesystem::create_directories(home);
   {
     std::ofstream s(standin);
     s << "#!/bin/sh\ntouch '" << marker << "'\nexit 1\n";
   }
   std::filesystem::permissions(standin, std::filesystem::perms::owner_all);
-  const std::string err = (t.path / "err.txt").string();
-  const std::string cmd = "cd '" + home + "' && HOME='" + home + "' D2L_CONFIG_DIR='" + home +
-                          "/.config/d2l' XDG_CONFIG_HOME='" + home + "/.config' D2L_JUPYTER='" +
-                          standin + "' timeout 60 " + D2L_BIN_DIR + "/d2l notebook start --ip '" +
-                          ip + "' --wait 5 < /dev/null > /dev/null 2> '" + err + "'";
-  const int rc = std::system(cmd.c_str());
+  // stdout to /dev/null inside the parentheses: the output run() captures is stderr alone
+  const d2l::test::RunResult run =
+      d2l::test::run("(cd '" + home + "' && HOME='" + home + "' D2L_CONFIG_DIR='" + home +
+                     "/.config/d2l' XDG_CONFIG_HOME='" + home + "/.config' D2L_JUPYTER='" +
+                     standin + "' timeout 60 " + d2l::test::bin("d2l") + " notebook start --ip '" +
+                     ip + "' --wait 5 < /dev/null > /dev/null)");
   StartResult r;
-  r.code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.err = d2l::read_file(err);
+  r.code = run.code;
+  r.err = run.output;
   r.jupyter_ran = std::filesystem::exists(marker);
   return r;
 }

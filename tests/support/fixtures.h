@@ -1,16 +1,23 @@
 #pragma once
-// Test fixtures: temp folders, IDX/CIFAR files written by the tests themselves, running the
-// d2l executables as real processes.
+// Test fixtures shared by every test folder: temp folders and fixture file-system trees,
+// IDX/CIFAR files written by the tests themselves, running commands (the d2l executables, d2l
+// with its own config folder) as real processes, waiting for a condition. Pictures:
+// support/images.h; the real Fashion-MNIST: support/fashion_mnist.h; Jupyter servers and
+// kernels: support/jupyter.h.
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "d2l/core/atomic_file.h"
@@ -21,22 +28,49 @@
 
 namespace d2l::test {
 
-/// A temporary folder removed at the end of the test.
+/// A fresh temporary folder (mkdtemp), removed with everything in it at the end of the test.
 class TempDir {
  public:
   TempDir() {
-    static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("d2l_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "d2l-test-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+    path_ = tmpl;
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The folder.
+  const std::filesystem::path& path() const { return path_; }
+  /// The folder as a string.
   std::string str() const { return path_.string(); }
+  /// The path of `name` inside the folder.
   std::string operator/(const std::string& name) const { return (path_ / name).string(); }
 
  private:
   std::filesystem::path path_;
+};
+
+/// A fixture file-system tree (/proc, /sys, /etc files written by the test) in a TempDir: the
+/// root a reader takes in place of "/".
+class FixtureRoot {
+ public:
+  /// Writes `text` to ROOT + `path` (absolute inside the tree), creating folders.
+  void write(const std::string& path, const std::string& text) const {
+    const std::filesystem::path p = root_ + path;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+  }
+  /// Makes the folder ROOT + `path`.
+  void mkdir(const std::string& path) const { std::filesystem::create_directories(root_ + path); }
+  /// The tree's root folder.
+  const std::string& root() const { return root_; }
+
+ private:
+  TempDir dir_;
+  std::string root_ = dir_.str();
 };
 
 inline void put_be32(std::string& s, std::uint32_t v) {
@@ -145,6 +179,45 @@ inline RunResult run(const std::string& cmd, Capture what = Capture::StdoutAndSt
 
 /// The path of a built executable (d2l, d2l-torch).
 inline std::string bin(const std::string& name) { return std::string(D2L_BIN_DIR) + "/" + name; }
+
+/// Runs the real `d2l ARGS` (120 s at most) with D2L_CONFIG_DIR=config and stdin from `input`
+/// (written to config/stdin.txt; none: /dev/null); returns the exit status and puts
+/// stdout+stderr in *out.
+inline int run_d2l(const std::string& config, const std::string& args, std::string* out = nullptr,
+                   const std::string& input = "") {
+  std::string in_file = "/dev/null";
+  if (!input.empty()) {
+    in_file = config + "/stdin.txt";
+    std::ofstream(in_file) << input;
+  }
+  const RunResult r = run("D2L_CONFIG_DIR='" + config + "' timeout 120 " + bin("d2l") + " " + args +
+                          " < '" + in_file + "'");
+  if (out) *out = r.output;
+  return r.code;
+}
+
+/// Whether a program is found on PATH (`command -v`).
+inline bool have_program(const std::string& name) {
+  return run("command -v '" + name + "'", Capture::StdoutOnly).code == 0;
+}
+
+/// Polls `pred` every 100 ms for at most `seconds`; true when it held.
+template <class F>
+bool wait_for(F pred, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+/// How many times `what` occurs in s (overlapping ones too).
+inline std::size_t count_occurrences(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
 
 /// The number of lines in s (a trailing newline ends the last one).
 inline int count_lines(const std::string& s) {

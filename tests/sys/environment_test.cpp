@@ -8,7 +8,6 @@
 
 #include "d2l/core/error.h"
 #include "d2l/data/registry.h"
-#include "fixture.h"
 #include "support/fixtures.h"
 
 using d2l::test::FixtureRoot;
@@ -76,7 +75,11 @@ TEST(Blas, ThisProcessWithoutTorch) {
   auto probes = sys::probe_blas_without_torch(sys::read_cpu_features("/"));
   const auto* lib = find(probes, "blas.library");
   ASSERT_NE(lib, nullptr);
-  // Whatever libblas.so.3 is here, a PASS names it, a WARN is the reference BLAS.
+  // Whatever libblas.so.3 is here, a PASS names it (kind: path), a WARN is the reference BLAS,
+  // and nothing else (no FAIL).
+  EXPECT_NE(lib->status, ProbeStatus::Fail) << lib->value;
+  if (lib->status == ProbeStatus::Pass)
+    EXPECT_NE(lib->value.find(": /"), std::string::npos) << lib->value;
   if (lib->status == ProbeStatus::Warn) EXPECT_EQ(lib->hint_id, "reference-blas");
   if (lib->value.find("openblas") == 0) EXPECT_TRUE(find(probes, "blas.openblas_core"));
 }

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fixture.h"
+#include "support/fixtures.h"
 
 using d2l::test::FixtureRoot;
 namespace sys = d2l::sys;

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "fixture.h"
+#include "support/fixtures.h"
 
 namespace sys = d2l::sys;
 

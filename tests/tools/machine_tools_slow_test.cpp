@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "../sys/fixture.h"
+#include "support/fixtures.h"
 
 using nlohmann::json;
 
@@ -19,21 +19,10 @@ namespace {
 
 constexpr const char* kPython = "/usr/bin/python3";
 
-std::string run_out(const std::string& cmd) {
-  std::string out;
-  std::FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
 }  // namespace
 
 TEST(MonitorSlow, MarksARealJupyterKernel) {
-  if (std::system("/usr/bin/python3 -c 'import ipykernel' 2>/dev/null") != 0)
+  if (d2l::test::run("/usr/bin/python3 -c 'import ipykernel'").code != 0)
     GTEST_SKIP() << "python3-ipykernel is not installed";
   d2l::test::FixtureRoot fx;
   const std::string conn = fx.root() + "/kernel.json";
@@ -50,7 +39,9 @@ TEST(MonitorSlow, MarksARealJupyterKernel) {
   std::string last;
   for (int i = 0; i < 20 && !marked; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    last = run_out(D2L_BIN_DIR "/d2l monitor --once --json --no-nvml");
+    last = d2l::test::run(d2l::test::bin("d2l") + " monitor --once --json --no-nvml",
+                          d2l::test::Capture::StdoutOnly)
+               .output;
     const json j = json::parse(last);
     for (const auto& p : j["marked"])
       if (p["pid"] == pid) {

@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "../sys/fixture.h"
 #include "support/fixtures.h"
 
 using nlohmann::json;

@@ -13,10 +13,10 @@
 #include "d2l/core/accumulator.h"
 #include "d2l/viz/animator.h"
 #include "d2l/viz/images.h"
-#include "fashion_mnist.h"
-#include "viz_test_util.h"
+#include "support/fashion_mnist.h"
+#include "support/images.h"
 
-using d2l_test::TempDir;
+using d2l::test::TempDir;
 
 namespace {
 
@@ -28,7 +28,7 @@ struct Data {
 };
 
 bool load(const std::string& split, std::size_t n, Data* d) {
-  return d2l_test::read_fashion(split, n, &d->images, &d->labels);
+  return d2l::test::read_fashion(split, n, &d->images, &d->labels);
 }
 
 std::string docs_dir() {
@@ -78,16 +78,16 @@ double accuracy(const Softmax& net, const Data& d, std::vector<int>* preds = nul
 TEST(FashionMnist, ShowImagesOfTheRealTestSet) {
   D2L_NEED_CAIRO();
   Data test;
-  if (!load("t10k", 18, &test)) GTEST_SKIP() << "no Fashion-MNIST in " << d2l_test::kFashionDir;
+  if (!load("t10k", 18, &test)) GTEST_SKIP() << "no Fashion-MNIST in " << d2l::test::kFashionDir;
   std::vector<d2l::Image> imgs;
   std::vector<std::string> titles;
   for (std::size_t i = 0; i < test.images.size(); ++i) {
     imgs.emplace_back(test.images[i], 28, 28);
-    titles.push_back(d2l_test::kFashionLabels[test.labels[i]]);
+    titles.push_back(d2l::test::kFashionLabels[test.labels[i]]);
   }
   TempDir dir;
-  d2l::show_images(imgs, 2, 9, titles, 1.5, dir.file("fm.png"));
-  const auto img = d2l::viz::read_png(dir.file("fm.png"));
+  d2l::show_images(imgs, 2, 9, titles, 1.5, (dir / "fm.png"));
+  const auto img = d2l::viz::read_png(dir / "fm.png");
   ASSERT_EQ(img.width, 1350);
   ASSERT_EQ(img.height, 300);
   // Every cell holds a picture: black background and bright cloth around its centre.
@@ -103,8 +103,8 @@ TEST(FashionMnist, ShowImagesOfTheRealTestSet) {
     EXPECT_GT(dark, 200) << "cell " << k;
     EXPECT_GT(bright, 200) << "cell " << k;
   }
-  d2l::show_images(imgs, 2, 9, titles, 1.5, dir.file("fm.svg"));
-  const std::string desc = d2l_test::svg_desc(d2l_test::slurp(dir.file("fm.svg")));
+  d2l::show_images(imgs, 2, 9, titles, 1.5, (dir / "fm.svg"));
+  const std::string desc = d2l::test::svg_desc(d2l::read_file(dir / "fm.svg"));
   for (const auto& t : titles) EXPECT_NE(desc.find(t), std::string::npos) << t;
   if (!docs_dir().empty())
     d2l::show_images(imgs, 2, 9, titles, 1.5, docs_dir() + "/fashion-mnist.png");
@@ -114,7 +114,7 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
   D2L_NEED_CAIRO();
   Data train, test;
   if (!load("train", 60000, &train) || !load("t10k", 10000, &test))
-    GTEST_SKIP() << "no Fashion-MNIST in " << d2l_test::kFashionDir;
+    GTEST_SKIP() << "no Fashion-MNIST in " << d2l::test::kFashionDir;
   const bool docs = !docs_dir().empty();
   const int epochs = docs ? 10 : 3;
   constexpr int kBatch = 256;
@@ -124,7 +124,7 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
   o.xlabel = "epoch";
   o.legend = {"train loss", "train acc", "test acc"};
   o.xlim = d2l::viz::Range{1, static_cast<double>(epochs)};
-  o.path = dir.file("training.png");
+  o.path = dir / "training.png";
   d2l::Animator animator(o);
 
   Softmax net;
@@ -172,7 +172,7 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
   EXPECT_GT(test_acc, 0.75);  // the book reports about 0.83 after 10 epochs
   const auto series = animator.series();
   EXPECT_EQ(series[2].x.size(), static_cast<std::size_t>(epochs));
-  EXPECT_EQ(d2l_test::png_header_size(d2l_test::slurp(o.path)), (std::pair<long, long>{350, 250}));
+  EXPECT_EQ(d2l::test::png_header_size(d2l::read_file(o.path)), (std::pair<long, long>{350, 250}));
 
   // Confusion matrix of the test set: the diagonal is the accuracy.
   std::vector<int> preds;
@@ -183,8 +183,8 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
     for (int p = 0; p < kClasses; ++p) total += counts[t][p], diag += t == p ? counts[t][p] : 0;
   EXPECT_EQ(total, 10000);
   EXPECT_NEAR(static_cast<double>(diag) / total, test_acc, 1e-12);
-  d2l::plot_confusion_matrix(counts, d2l_test::kFashionLabels, dir.file("confusion.svg"));
-  const std::string desc = "\n" + d2l_test::svg_desc(d2l_test::slurp(dir.file("confusion.svg")));
+  d2l::plot_confusion_matrix(counts, d2l::test::kFashionLabels, (dir / "confusion.svg"));
+  const std::string desc = "\n" + d2l::test::svg_desc(d2l::read_file(dir / "confusion.svg"));
   for (int t = 0; t < kClasses; ++t)
     EXPECT_NE(desc.find("\n" + std::to_string(counts[t][t]) + "\n"), std::string::npos);
 
@@ -195,7 +195,7 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
     fig.scale = 2;
     d2l::viz::save_figure(fig, d + "/training.png");
     d2l::viz::save_figure(animator.figure(), d + "/training.svg");
-    auto conf = d2l::make_confusion_figure(counts, d2l_test::kFashionLabels,
+    auto conf = d2l::make_confusion_figure(counts, d2l::test::kFashionLabels,
                                            "softmax regression, Fashion-MNIST test set");
     conf.scale = 1.5;
     d2l::viz::save_figure(conf, d + "/confusion.png");
@@ -204,8 +204,8 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
     std::vector<std::string> titles;
     for (int i = 0; i < 8; ++i) {
       imgs.emplace_back(test.images[i], 28, 28);
-      titles.push_back(d2l_test::kFashionLabels[test.labels[i]] + "\n" +
-                       d2l_test::kFashionLabels[preds[i]]);
+      titles.push_back(d2l::test::kFashionLabels[test.labels[i]] + "\n" +
+                       d2l::test::kFashionLabels[preds[i]]);
     }
     auto pred = d2l::make_images_figure(imgs, 1, 8, titles, 1.5);
     pred.scale = 1.5;
@@ -228,7 +228,7 @@ TEST(FashionMnist, SoftmaxRegressionChartPredictionsAndConfusion) {
       }
     auto heat = d2l::make_heatmaps_figure({{sim}}, "", "", {"cosine similarity of class means"},
                                           {4.2, 3.6});
-    heat.axes[0].xtick_labels = heat.axes[0].ytick_labels = d2l_test::kFashionLabels;
+    heat.axes[0].xtick_labels = heat.axes[0].ytick_labels = d2l::test::kFashionLabels;
     heat.axes[0].xtick_rotation = 45;
     heat.font_size = 8;
     heat.scale = 2;

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "d2l/core/error.h"
-#include "viz_test_util.h"
+#include "support/images.h"
 
-using d2l_test::TempDir;
+using d2l::test::TempDir;
 
 namespace {
 
@@ -32,8 +32,8 @@ std::string metrics_json(int epochs, bool with_points = true) {
 }
 
 std::string write(const TempDir& dir, const std::string& sub, const std::string& text) {
-  std::filesystem::create_directories(dir.file(sub));
-  const std::string path = dir.file(sub + "/metrics.json");
+  std::filesystem::create_directories(dir / sub);
+  const std::string path = dir / sub + "/metrics.json";
   std::ofstream(path) << text;
   return path;
 }
@@ -66,7 +66,7 @@ TEST(RunChart, BadFilesNameThePath) {
       EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
     }
   }
-  EXPECT_THROW(d2l::read_run_metrics(dir.file("missing.json")), d2l::Error);
+  EXPECT_THROW(d2l::read_run_metrics(dir / "missing.json"), d2l::Error);
 }
 
 TEST(RunChart, OneRunIsTheBookChartSeveralGetAColourEach) {

@@ -1,5 +1,7 @@
 // Fast tests of d2l/ops/jupyter.h's pure parts (no server): time parsing, loopback, tunnels,
 // certificates, config files that are corrupt.
+#include "d2l/ops/jupyter.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -7,8 +9,7 @@
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/error.h"
-#include "d2l/ops/jupyter.h"
-#include "ops_fixture.h"
+#include "support/jupyter.h"
 
 using namespace d2l::ops;
 
@@ -34,25 +35,25 @@ TEST(Notebook, TunnelCommands) {
 }
 
 TEST(Notebook, CertificateAndKeyModesAndNames) {
-  ops_test::TempDir t;
-  const std::string key = (t.path / "k.pem").string(), cert = (t.path / "c.pem").string();
+  d2l::test::TempDir t;
+  const std::string key = (t.path() / "k.pem").string(), cert = (t.path() / "c.pem").string();
   make_self_signed_cert(key, cert, {"myhost", "127.0.0.1"}, 3);
   struct stat st {};
   ASSERT_EQ(::stat(key.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // OpenSSL's own command reads it back
-  const std::string out = (t.path / "text").string();
-  ASSERT_EQ(std::system(("openssl x509 -in '" + cert + "' -noout -text > '" + out + "'").c_str()),
-            0);
-  const std::string text = d2l::read_file(out);
+  const d2l::test::RunResult x509 = d2l::test::run("openssl x509 -in '" + cert + "' -noout -text",
+                                                   d2l::test::Capture::StdoutOnly);
+  ASSERT_EQ(x509.code, 0) << x509.output;
+  const std::string& text = x509.output;
   EXPECT_NE(text.find("DNS:myhost"), std::string::npos) << text;
   EXPECT_NE(text.find("IP Address:127.0.0.1"), std::string::npos) << text;
   EXPECT_THROW(make_self_signed_cert(key, cert, {}, 3), d2l::Error);
 }
 
 TEST(Notebook, CorruptConfigIsNamedAndKept) {
-  ops_test::TempDir t;
-  const NotebookPaths p = NotebookPaths::under((t.path / "jupyter").string());
+  d2l::test::TempDir t;
+  const NotebookPaths p = NotebookPaths::under((t.path() / "jupyter").string());
   std::filesystem::create_directories(p.dir);
   std::ofstream(p.config_file) << "{\"ServerApp\": ";
   try {
@@ -68,8 +69,8 @@ TEST(Notebook, CorruptConfigIsNamedAndKept) {
 }
 
 TEST(Notebook, PasswordKeepsOtherSettings) {
-  ops_test::TempDir t;
-  const NotebookPaths p = NotebookPaths::under((t.path / "jupyter").string());
+  d2l::test::TempDir t;
+  const NotebookPaths p = NotebookPaths::under((t.path() / "jupyter").string());
   std::filesystem::create_directories(p.dir);
   std::ofstream(p.config_file) << R"({"ServerApp": {"iopub_data_rate_limit": 5}})";
   set_password(p, "pw");

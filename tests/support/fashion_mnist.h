@@ -1,10 +1,10 @@
 #pragma once
-// Test helper: reads the real Fashion-MNIST IDX files (gzipped) with zlib, for the slow tests
-// and the pictures in docs/images. The library's own IDX reader lives in d2l/data (LibTorch
-// side); this one is a few lines so the torch-free viz tests can use real images.
-#if __has_include(<zlib.h>)
+// Test helper: reads the real Fashion-MNIST IDX files (gzipped) with zlib, for the torch-free
+// slow tests and the pictures in docs/images. The library's own reader lives in d2l/data; this
+// one is a few lines so the viz tests need nothing but zlib.
+// D2L_TEST_HAVE_ZLIB: set by tests/CMakeLists.txt where the tests link zlib.
+#ifdef D2L_TEST_HAVE_ZLIB
 #include <zlib.h>
-#define D2L_TEST_HAVE_ZLIB 1
 #endif
 
 #include <algorithm>
@@ -12,15 +12,17 @@
 #include <string>
 #include <vector>
 
-namespace d2l_test {
+namespace d2l::test {
 
+/// Where Debian's dataset-fashion-mnist puts the files.
 inline const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
 
+/// The book's names of the ten classes.
 inline const std::vector<std::string> kFashionLabels = {
     "t-shirt", "trouser", "pullover", "dress", "coat",
     "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
 
-/// The whole decompressed file; empty when it cannot be read.
+/// The whole decompressed file; empty when it cannot be read (or without zlib).
 inline std::string gunzip_file(const std::string& path) {
 #ifndef D2L_TEST_HAVE_ZLIB
   (void)path;
@@ -37,17 +39,18 @@ inline std::string gunzip_file(const std::string& path) {
 #endif
 }
 
-inline uint32_t be32(const std::string& s, std::size_t at) {
-  return (uint32_t{static_cast<uint8_t>(s[at])} << 24) |
-         (uint32_t{static_cast<uint8_t>(s[at + 1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(s[at + 2])} << 8) |
-         uint32_t{static_cast<uint8_t>(s[at + 3])};
+/// The big-endian 32-bit number at byte `at` of s.
+inline std::uint32_t be32(const std::string& s, std::size_t at) {
+  return (std::uint32_t{static_cast<std::uint8_t>(s[at])} << 24) |
+         (std::uint32_t{static_cast<std::uint8_t>(s[at + 1])} << 16) |
+         (std::uint32_t{static_cast<std::uint8_t>(s[at + 2])} << 8) |
+         std::uint32_t{static_cast<std::uint8_t>(s[at + 3])};
 }
 
 /// The first `count` 28x28 images and their labels of a split ("t10k" or "train"); false when
 /// the files are missing or malformed.
 inline bool read_fashion(const std::string& split, std::size_t count,
-                         std::vector<std::vector<uint8_t>>* images, std::vector<int>* labels) {
+                         std::vector<std::vector<std::uint8_t>>* images, std::vector<int>* labels) {
   const std::string img =
       gunzip_file(std::string(kFashionDir) + "/" + split + "-images-idx3-ubyte.gz");
   const std::string lab =
@@ -61,9 +64,9 @@ inline bool read_fashion(const std::string& split, std::size_t count,
   labels->clear();
   for (std::size_t i = 0; i < n; ++i) {
     images->emplace_back(img.begin() + 16 + i * 784, img.begin() + 16 + (i + 1) * 784);
-    labels->push_back(static_cast<uint8_t>(lab[8 + i]));
+    labels->push_back(static_cast<std::uint8_t>(lab[8 + i]));
   }
   return true;
 }
 
-}  // namespace d2l_test
+}  // namespace d2l::test

@@ -1,36 +1,23 @@
 #pragma once
-// Shared helpers for the ops tests: temp folders, free loopback ports, running the real `d2l`,
-// and an RAII guard that always kills the Jupyter servers (and their kernels) a test starts.
+// Test helpers for the notebook and autostop tests: a free loopback port, an RAII guard that
+// always kills the Jupyter servers (and their kernels) a test starts, and running code on a
+// kernel through Debian's jupyter_client.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 
-#include "d2l/core/atomic_file.h"
 #include "d2l/ops/jupyter.h"
+#include "support/fixtures.h"
 
-namespace ops_test {
+namespace d2l::test {
 
-namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/d2l-ops-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
+/// A loopback TCP port nobody listens on now (the kernel's choice for port 0).
 inline int free_port() {
   const int s = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -43,19 +30,6 @@ inline int free_port() {
   const int port = ntohs(a.sin_port);
   ::close(s);
   return port;
-}
-
-/// Runs the real `d2l ARGS` with D2L_CONFIG_DIR=config (stdin from `input` when given);
-/// returns the exit status and puts stdout+stderr in *out.
-inline int run_d2l(const std::string& config, const std::string& args, std::string* out = nullptr,
-                   const std::string& input = "") {
-  const std::string in_file = config + "/stdin.txt";
-  std::ofstream(in_file) << input;
-  const std::string cmd = "D2L_CONFIG_DIR='" + config + "' timeout 120 " + D2L_BIN_DIR + "/d2l " +
-                          args + " < '" + in_file + "' > '" + config + "/out.txt' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  if (out) *out = d2l::read_file(config + "/out.txt");
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 /// Kills, when it goes out of scope, every Jupyter server whose runtime file is in `runtime_dir`
@@ -73,7 +47,7 @@ struct ServerGuard {
     }
     // kernels left behind (their argv holds -f <runtime_dir>/kernel-*.json)
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
       const std::string name = e.path().filename();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
       std::ifstream in(e.path() / "cmdline", std::ios::binary);
@@ -83,21 +57,6 @@ struct ServerGuard {
     }
   }
 };
-
-/// Polls `pred` every 100 ms for at most `seconds`; true when it held.
-template <class F>
-bool wait_for(F pred, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-}  // namespace ops_test
-
-namespace ops_test {
 
 /// Runs `code` on a kernel through its connection file with Debian's jupyter_client (the shell
 /// channel) and waits for the kernel's iopub status `want` (idle or busy). True when seen.
@@ -113,9 +72,9 @@ inline bool execute_on_kernel(const std::string& dir, const std::string& connect
                        "    if m['msg_type'] == 'status' and m['content']['execution_state'] == "
                        "sys.argv[3]: break\n"
                        "c.stop_channels()\n";
-  return std::system(("timeout 60 /usr/bin/python3 '" + py + "' '" + connection_file + "' '" +
-                      code + "' " + want)
-                         .c_str()) == 0;
+  return run("timeout 60 /usr/bin/python3 '" + py + "' '" + connection_file + "' '" + code + "' " +
+             want)
+             .code == 0;
 }
 
-}  // namespace ops_test
+}  // namespace d2l::test
