@@ -151,7 +151,7 @@ TEST(Animator, WithoutCairoWarnsOnce) {
   std::fclose(err);
 }
 
-TEST(TerminalChart, NothingInAPipe) {
+TEST(AnimatorTerminal, NothingInAPipe) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   std::FILE* w = ::fdopen(fds[1], "w");
@@ -170,7 +170,7 @@ TEST(TerminalChart, NothingInAPipe) {
   ::close(fds[0]);
 }
 
-TEST(TerminalChart, RedrawsInPlaceOnARealTerminal) {
+TEST(AnimatorTerminal, RedrawsInPlaceOnARealTerminal) {
   const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
   if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
     GTEST_SKIP() << "no pseudo-terminal";
