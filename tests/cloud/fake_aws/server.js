@@ -339,7 +339,7 @@ async function handle(req, res, body) {
   if (bad) { stats.rejected += 1; return fail(res, ...bad); }
   const auth = parseAuthorization(req.headers.authorization);
   stats.requests.push({ action, key: auth.key, token: !!req.headers['x-amz-security-token'],
-                        signed: auth.signed, contentType: req.headers['content-type'] });
+                        signed: auth.signed, contentType: req.headers['content-type'], body });
   const fault = takeFault(action);
   if (fault && !fault.after) return fail(res, fault.status || 400, fault.code, fault.message || fault.code + ' (injected by the fake)');
   if (fault) {
