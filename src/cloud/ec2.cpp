@@ -2,6 +2,7 @@
 #include "d2l/cloud/ec2.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace d2l::cloud {
@@ -30,6 +31,17 @@ Instance parse_instance(const XmlNode& item) {
   if (const XmlNode* z = item.path({"placement", "availabilityZone"}))
     in.availability_zone = z->text;
   in.spot = item.child_text("instanceLifecycle") == "spot";
+  in.key_name = item.child_text("keyName");
+  if (in.state == InstanceState::Stopped) {
+    // `User initiated (2026-12-01 05:00:00 GMT)`
+    const std::string why = item.child_text("reason");
+    const auto open = why.find('(');
+    if (open != std::string::npos) {
+      std::string t = why.substr(open + 1, 19);
+      if (t.size() == 19 && t[10] == ' ') t[10] = 'T';
+      in.stopped_since = parse_aws_time(t);
+    }
+  }
   if (const XmlNode* tags = item.child("tagSet"))
     for (const XmlNode* t : tags->all("item")) {
       in.tags.emplace_back(t->child_text("key"), t->child_text("value"));
@@ -160,6 +172,41 @@ std::vector<StateChange> change_instances(AwsClient& client, InstanceAction acti
   return out;
 }
 
+std::optional<double> volume_price_per_gb_month(const std::string& type) {
+  static const std::pair<const char*, double> kPrices[] = {
+      {"gp3", 0.08},  {"gp2", 0.10},  {"io1", 0.125},    {"io2", 0.125},
+      {"st1", 0.045}, {"sc1", 0.015}, {"standard", 0.05}};
+  for (const auto& [name, price] : kPrices)
+    if (type == name) return price;
+  return std::nullopt;
+}
+
+void attach_volumes(AwsClient& client, std::vector<Instance>& instances) {
+  if (instances.empty()) return;
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"Filter.1.Name", "attachment.instance-id"}};
+  for (std::size_t i = 0; i < instances.size(); ++i)
+    params.emplace_back("Filter.1.Value." + std::to_string(i + 1), instances[i].id);
+  std::string token;
+  do {
+    auto p = params;
+    if (!token.empty()) p.emplace_back("NextToken", token);
+    const XmlNode root = client.query(Service::Ec2, "DescribeVolumes", p);
+    if (const XmlNode* set = root.child("volumeSet"))
+      for (const XmlNode* v : set->all("item")) {
+        Volume vol;
+        vol.id = v->child_text("volumeId");
+        vol.size_gb = std::atoi(v->child_text("size").c_str());
+        vol.type = v->child_text("volumeType");
+        if (const XmlNode* att = v->child("attachmentSet"))
+          for (const XmlNode* a : att->all("item"))
+            for (auto& in : instances)
+              if (in.id == a->child_text("instanceId")) in.volumes.push_back(vol);
+      }
+    token = root.child_text("nextToken");
+  } while (!token.empty());
+}
+
 std::vector<CostedInstance> cost_instances(
     const std::vector<Instance>& instances,
     const std::function<std::optional<double>(const std::string&)>& price_of, std::time_t now) {
@@ -167,11 +214,24 @@ std::vector<CostedInstance> cost_instances(
   for (const auto& in : instances) {
     CostedInstance c;
     c.instance = in;
-    c.price_per_hour = price_of ? price_of(in.type) : std::nullopt;
+    for (const auto& v : in.volumes)
+      if (const auto p = volume_price_per_gb_month(v.type))
+        c.storage_per_hour += *p * v.size_gb / 730.0;  // AWS bills a month as 730 hours
     const bool billing = in.state == InstanceState::Running || in.state == InstanceState::Pending ||
                          in.state == InstanceState::Stopping;
-    if (billing && in.launch_time && now > *in.launch_time)
-      c.hours = static_cast<double>(now - *in.launch_time) / 3600.0;
+    if (billing) {
+      const auto compute = price_of ? price_of(in.type) : std::nullopt;
+      if (compute) c.price_per_hour = *compute + c.storage_per_hour;
+      if (in.launch_time && now > *in.launch_time)
+        c.hours = static_cast<double>(now - *in.launch_time) / 3600.0;
+    } else if (in.state == InstanceState::Stopped) {
+      c.price_per_hour = c.storage_per_hour;
+      if (in.stopped_since && now > *in.stopped_since)
+        c.hours = static_cast<double>(now - *in.stopped_since) / 3600.0;
+    } else {
+      c.price_per_hour = 0.0;
+      c.storage_per_hour = 0;
+    }
     if (c.price_per_hour) c.cost_so_far = *c.price_per_hour * c.hours;
     out.push_back(c);
   }

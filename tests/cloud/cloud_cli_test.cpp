@@ -85,6 +85,24 @@ TEST_F(CloudCli, ListShowsOursWithPricesCostsAndATotal) {
   EXPECT_EQ(r.output.find("i-0ccc"), std::string::npos);   // not ours
   EXPECT_NE(r.output.find("Total: 2 instances, 2 running, $0.2336/hour"), std::string::npos)
       << r.output;
+  // A stopped instance still pays for its volumes: 730 GiB of gp3 is $0.08 an hour.
+  json st = fake_->stats();
+  st["instances"].push_back({{"id", "i-0eee"},
+                             {"type", "m5.xlarge"},
+                             {"state", "stopped"},
+                             {"launchTime", aws_time_ago(86400)},
+                             {"reason", "User initiated (2026-11-30 10:00:00 GMT)"},
+                             {"volumes", {{{"id", "vol-1"}, {"size", 730}, {"type", "gp3"}}}},
+                             {"tags", {{"d2l:managed", "1"}}}});
+  fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}}, {"instances", st["instances"]}});
+  const RunResult stopped = d2l("list --json");
+  ASSERT_EQ(stopped.code, 0) << stopped.output;
+  const json j = json::parse(stopped.output.substr(stopped.output.find('[')));
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[2]["state"], "stopped");
+  EXPECT_DOUBLE_EQ(j[2]["price_per_hour"].get<double>(), 0.08);
+  EXPECT_EQ(j[2]["volumes_gb"], 730);
+  EXPECT_GT(j[2]["cost_so_far"].get<double>(), 0);
   const RunResult all = d2l("list --all");
   EXPECT_NE(all.output.find("i-0ccc"), std::string::npos) << all.output;
 }

@@ -48,6 +48,31 @@ TEST(CloudEc2, CostCountsRunningHoursAtTheCataloguePrice) {
   EXPECT_FALSE(rows[2].cost_so_far.has_value());
 }
 
+TEST(CloudEc2, VolumesBillWhileRunningAndWhileStopped) {
+  Instance run;
+  run.type = "t3.medium";
+  run.state = InstanceState::Running;
+  run.launch_time = 1000;
+  run.volumes = {{"vol-1", 73, "gp3"}};  // 73 GiB × $0.08 / 730 h = $0.008 an hour
+  Instance stopped = run;
+  stopped.state = InstanceState::Stopped;
+  stopped.stopped_since = 1000 + 3600;
+  Instance gone = run;
+  gone.state = InstanceState::Terminated;
+  const auto rows = cost_instances(
+      {run, stopped, gone}, [](const std::string&) { return std::optional<double>(0.5); },
+      1000 + 7200);
+  EXPECT_DOUBLE_EQ(rows[0].storage_per_hour, 0.008);
+  EXPECT_DOUBLE_EQ(*rows[0].price_per_hour, 0.508);
+  EXPECT_DOUBLE_EQ(*rows[0].cost_so_far, 2 * 0.508);
+  EXPECT_DOUBLE_EQ(*rows[1].price_per_hour, 0.008);
+  EXPECT_DOUBLE_EQ(rows[1].hours, 1);
+  EXPECT_DOUBLE_EQ(*rows[1].cost_so_far, 0.008);
+  EXPECT_DOUBLE_EQ(*rows[2].price_per_hour, 0);
+  EXPECT_EQ(volume_price_per_gb_month("gp2"), std::optional<double>(0.10));
+  EXPECT_EQ(volume_price_per_gb_month("floppy"), std::nullopt);
+}
+
 TEST(CloudEc2, FindByIdOrName) {
   Instance a, b, c;
   a.id = "i-a";
@@ -90,6 +115,11 @@ class CloudEc2Fake : public ::testing::Test {
                          {"type", "m5.xlarge"},
                          {"state", "stopped"},
                          {"launchTime", aws_time_ago(86400)},
+                         {"reason", "User initiated (2026-11-30 10:00:00 GMT)"},
+                         {"keyName", "d2l-us-east-1"},
+                         {"volumes",
+                          {{{"id", "vol-0b1"}, {"size", 100}, {"type", "gp3"}},
+                           {{"id", "vol-0b2"}, {"size", 500}, {"type", "st1"}}}},
                          {"tags", {{"d2l:managed", "1"}}}},
                         {{"id", "i-0ccc"},
                          {"type", "m5.large"},
@@ -125,10 +155,21 @@ TEST_F(CloudEc2Fake, DescribeOursOrAllAcrossPages) {
   ASSERT_TRUE(ours[0].launch_time.has_value());
   EXPECT_NEAR(static_cast<double>(std::time(nullptr) - *ours[0].launch_time), 7200, 120);
   EXPECT_EQ(ours[1].state, InstanceState::Stopped);
+  EXPECT_EQ(ours[1].key_name, "d2l-us-east-1");
+  EXPECT_EQ(ours[1].stopped_since, parse_aws_time("2026-11-30T10:00:00Z"));
+  EXPECT_FALSE(ours[0].stopped_since.has_value());
+  auto with_volumes = ours;
+  attach_volumes(*client_, with_volumes);
+  EXPECT_TRUE(with_volumes[0].volumes.empty());
+  ASSERT_EQ(with_volumes[1].volumes.size(), 2u);
+  EXPECT_EQ(with_volumes[1].volumes[1].id, "vol-0b2");
+  EXPECT_EQ(with_volumes[1].volumes[1].size_gb, 500);
+  EXPECT_EQ(with_volumes[1].volumes[1].type, "st1");
   const auto all = describe_instances(*client_, true);
   ASSERT_EQ(all.size(), 4u);  // two pages of two
   EXPECT_FALSE(all[2].managed());
   EXPECT_EQ(fake_->stats()["attempts"]["DescribeInstances"].get<int>(), 3);
+  EXPECT_EQ(fake_->stats()["attempts"]["DescribeVolumes"].get<int>(), 1);
 }
 
 TEST_F(CloudEc2Fake, StopStartTerminateChangeState) {

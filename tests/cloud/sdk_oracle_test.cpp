@@ -141,6 +141,8 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
                   {"Values", {"pending", "running", "shutting-down", "stopping", "stopped"}}}}}});
   expect_same(describe_by_id, "DescribeInstances", {{"InstanceIds", {id}}});
   expect_same(describe_all, "DescribeInstances", json::object());
+  expect_same(first["DescribeVolumes"], "DescribeVolumes",
+              {{"Filters", {{{"Name", "attachment.instance-id"}, {"Values", {id}}}}}});
   expect_same(first["DescribeKeyPairs"], "DescribeKeyPairs", {{"KeyNames", {"d2l-us-east-1"}}});
   expect_same(first["CreateKeyPair"], "CreateKeyPair",
               {{"KeyName", "d2l-us-east-1"},

@@ -101,34 +101,38 @@ bool confirm(const std::string& question) {
 
 int run_list(const Opts& o) {
   AwsClient client = make_client(o);
-  const auto instances = describe_instances(client, o.all);
+  auto instances = describe_instances(client, o.all);
+  attach_volumes(client, instances);
   const auto rows = cost_instances(instances, price_lookup(client.region()), std::time(nullptr));
   double per_hour = 0, so_far = 0;
   int running = 0;
   bool unknown_price = false;
   for (const auto& r : rows) {
-    if (r.instance.state == InstanceState::Running || r.instance.state == InstanceState::Pending) {
-      ++running;
-      if (r.price_per_hour)
-        per_hour += *r.price_per_hour;
-      else
-        unknown_price = true;
-    }
+    const InstanceState st = r.instance.state;
+    if (st == InstanceState::Running || st == InstanceState::Pending) ++running;
+    if (r.price_per_hour)
+      per_hour += *r.price_per_hour;
+    else
+      unknown_price = true;
     if (r.cost_so_far) so_far += *r.cost_so_far;
   }
   if (o.json) {
     json arr = json::array();
     for (const auto& r : rows) {
       const Instance& in = r.instance;
+      int disk_gb = 0;
+      for (const auto& v : in.volumes) disk_gb += v.size_gb;
       arr.push_back({{"id", in.id},
                      {"name", in.name},
                      {"type", in.type},
                      {"state", state_name(in.state)},
-                     {"uptime_s", r.hours * 3600},
+                     {"hours_in_state", r.hours},
                      {"public_ip", in.public_ip.empty() ? json(nullptr) : json(in.public_ip)},
                      {"availability_zone", in.availability_zone},
                      {"spot", in.spot},
                      {"managed", in.managed()},
+                     {"volumes_gb", disk_gb},
+                     {"storage_per_hour", r.storage_per_hour},
                      {"price_per_hour", r.price_per_hour ? json(*r.price_per_hour) : json(nullptr)},
                      {"cost_so_far", r.cost_so_far ? json(*r.cost_so_far) : json(nullptr)}});
     }
@@ -140,8 +144,8 @@ int run_list(const Opts& o) {
               << (o.all ? "" : " (--all shows every instance)") << ".\n";
     return 0;
   }
-  std::printf("%-20s %-16s %-14s %-13s %-9s %-15s %9s %9s\n", "ID", "NAME", "TYPE", "STATE",
-              "UPTIME", "ADDRESS", "$/HOUR", "COST");
+  std::printf("%-20s %-16s %-14s %-13s %-9s %-15s %9s %9s\n", "ID", "NAME", "TYPE", "STATE", "FOR",
+              "ADDRESS", "$/HOUR", "COST");
   for (const auto& r : rows) {
     const Instance& in = r.instance;
     std::printf("%-20s %-16s %-14s %-13s %-9s %-15s %9s %9s\n", in.id.c_str(),
@@ -153,8 +157,8 @@ int run_list(const Opts& o) {
                 r.cost_so_far ? money(*r.cost_so_far).c_str() : "?");
   }
   std::printf(
-      "Total: %zu instance%s, %d running, %s/hour now%s, %s so far (compute since each "
-      "last start; volumes not counted yet)\n",
+      "Total: %zu instance%s, %d running, %s/hour now%s, %s so far (running: since each "
+      "last start, with volumes; stopped: their volumes since they stopped)\n",
       rows.size(), rows.size() == 1 ? "" : "s", running, money(per_hour).c_str(),
       unknown_price ? " (plus types the catalogue lacks)" : "", money(so_far).c_str());
   return 0;

@@ -24,6 +24,13 @@ std::string state_name(InstanceState state);
 /// The state EC2 names `name`; Unknown for another name.
 InstanceState parse_state(const std::string& name);
 
+/// An EBS volume attached to an instance.
+struct Volume {
+  std::string id;    ///< `vol-...`
+  int size_gb = 0;   ///< GiB
+  std::string type;  ///< `gp3`, `gp2`, `io1`, ...
+};
+
 /// One EC2 instance.
 struct Instance {
   std::string id;    ///< `i-0123456789abcdef0`
@@ -34,6 +41,10 @@ struct Instance {
   std::string public_ip;                   ///< "" when it has none
   std::string availability_zone;           ///< `us-east-1a`
   bool spot = false;                       ///< a spot instance
+  std::string key_name;                    ///< its key pair, "" when none
+  /// When it stopped (from EC2's StateTransitionReason), for a stopped instance.
+  std::optional<std::time_t> stopped_since;
+  std::vector<Volume> volumes;  ///< its EBS volumes, once attach_volumes() ran
   std::vector<std::pair<std::string, std::string>> tags;  ///< all its tags
   /// True when tagged `d2l:managed` (d2l created it).
   bool managed() const;
@@ -42,6 +53,14 @@ struct Instance {
 /// The instances in the client's region (DescribeInstances, every page): only those tagged
 /// `d2l:managed` unless `all`; terminated ones only when `all`. Throws AwsError.
 std::vector<Instance> describe_instances(AwsClient& client, bool all);
+
+/// Fills each instance's `volumes` (DescribeVolumes filtered by the instances' ids; one call).
+/// Throws AwsError.
+void attach_volumes(AwsClient& client, std::vector<Instance>& instances);
+
+/// USD per GiB-month of an EBS volume type (AWS's us-east-1 prices, 2024: gp3 0.08, gp2 0.10,
+/// io1 and io2 0.125, st1 0.045, sc1 0.015, standard 0.05); nullopt for another type.
+std::optional<double> volume_price_per_gb_month(const std::string& type);
 
 /// The instances with these ids (DescribeInstances with InstanceId.N). Throws AwsError
 /// (`InvalidInstanceID.NotFound` for an id EC2 does not know).
@@ -72,15 +91,18 @@ std::vector<StateChange> change_instances(AwsClient& client, InstanceAction acti
 
 /// An instance with what it costs.
 struct CostedInstance {
-  Instance instance;                     ///< the instance
-  std::optional<double> price_per_hour;  ///< on-demand USD per hour, when the catalogue knows it
-  double hours = 0;                      ///< hours since it was last started (0 unless running)
-  std::optional<double> cost_so_far;     ///< price × hours, when the price is known
+  Instance instance;  ///< the instance
+  /// What it costs per hour in its state now: running (or pending, stopping): the on-demand
+  /// price from the catalogue plus its volumes; stopped: its volumes alone (they still bill);
+  /// terminated: 0. nullopt when the catalogue lacks a running instance's type.
+  std::optional<double> price_per_hour;
+  double storage_per_hour = 0;  ///< its volumes' part of that (0 when their types are unknown)
+  double hours = 0;             ///< hours in this state: since the last start, or since it stopped
+  std::optional<double> cost_so_far;  ///< price_per_hour × hours, when the price is known
 };
 
-/// Prices `instances` with `price_of(type)` (nullopt when unknown) at time `now`. Only running
-/// (and pending, stopping) instances accrue compute hours; stopped ones cost nothing here (their
-/// volumes still bill, which this does not yet count).
+/// Prices `instances` with `price_of(type)` (nullopt when unknown) at time `now`: see
+/// CostedInstance. A stopped instance whose stop time is unknown has `hours` 0.
 std::vector<CostedInstance> cost_instances(
     const std::vector<Instance>& instances,
     const std::function<std::optional<double>(const std::string&)>& price_of, std::time_t now);

@@ -61,6 +61,8 @@ function instanceXml(i) {
           '</tenancy></placement>';
   if (i.publicIp && i.state === 'running') x += '<ipAddress>' + esc(i.publicIp) + '</ipAddress>';
   if (i.spot) x += '<instanceLifecycle>spot</instanceLifecycle>';
+  if (i.keyName) x += '<keyName>' + esc(i.keyName) + '</keyName>';
+  if (i.reason) x += '<reason>' + esc(i.reason) + '</reason>';
   x += '<tagSet>';
   for (const [k, v] of Object.entries(i.tags || {}))
     x += '<item><key>' + esc(k) + '</key><value>' + esc(v) + '</value></item>';
@@ -130,6 +132,8 @@ function changeInstances(action, form, res) {
     const previous = i.state;
     const current = previous === t.done ? t.done : t.to;
     i.state = current;
+    if (action === 'StopInstances' && previous !== 'stopped')
+      i.reason = 'User initiated (' + new Date().toISOString().slice(0, 19).replace('T', ' ') + ' GMT)';
     if (action === 'StartInstances' && previous !== 'running') i.launchTime = new Date().toISOString();
     x += '<item><instanceId>' + i.id + '</instanceId>' + stateXml('currentState', current) +
          stateXml('previousState', previous) + '</item>';
@@ -157,6 +161,16 @@ function tagsFor(form, type) {
 }
 
 const launchActions = {
+  DescribeVolumes(form, res) {
+    const ids = filtersOf(form).filter((f) => f.name === 'attachment.instance-id').flatMap((f) => f.values);
+    let x = '<volumeSet>';
+    for (const i of state.instances.filter((i) => !ids.length || ids.includes(i.id)))
+      for (const v of i.volumes || [])
+        x += '<item><volumeId>' + esc(v.id) + '</volumeId><size>' + v.size + '</size><volumeType>' + esc(v.type) +
+             '</volumeType><attachmentSet><item><volumeId>' + esc(v.id) + '</volumeId><instanceId>' + esc(i.id) +
+             '</instanceId><status>attached</status></item></attachmentSet></item>';
+    ok(res, 'DescribeVolumesResponse', x + '</volumeSet>');
+  },
   DescribeInstanceTypes(form, res) {
     const t = form.get('InstanceType.1');
     if (!state.instanceTypes.includes(t))
@@ -225,6 +239,9 @@ const launchActions = {
       i = { id: 'i-0' + crypto.randomBytes(8).toString('hex'), type, state: 'pending', clientToken: token,
             launchTime: new Date().toISOString(), publicIp: '198.51.100.' + (10 + state.instances.length),
             spot: form.get('InstanceMarketOptions.MarketType') === 'spot', tags: tagsFor(form, 'instance'),
+            keyName: form.get('KeyName'),
+            volumes: [{ id: 'vol-0' + crypto.randomBytes(8).toString('hex'), size: Number(form.get('BlockDeviceMapping.1.Ebs.VolumeSize') || 45),
+                        type: form.get('BlockDeviceMapping.1.Ebs.VolumeType') || 'gp3' }],
             volumeTags: tagsFor(form, 'volume'), params };
       state.instances.push(i);
       state.launches.push(i.id);
