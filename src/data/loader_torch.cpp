@@ -75,6 +75,14 @@ void gather_convert(const std::uint8_t* src, const std::int64_t* idx, std::int64
   }
 }
 
+// The batch `x` of batch `b` in `epoch` with the loader's augmentation (none: `x` itself).
+at::Tensor augmented(const at::Tensor& x, const LoaderOptions& o, std::int64_t epoch,
+                     std::int64_t b) {
+  if (!o.augment.any()) return x;
+  auto gen = make_generator(batch_seed(o.seed, epoch, b, o.shard_index));
+  return augment_batch(x, o.augment, o.resize, gen);
+}
+
 }  // namespace
 
 DataLoader::DataLoader(at::Tensor images, at::Tensor labels, LoaderOptions opts)
@@ -123,7 +131,8 @@ std::int64_t DataLoader::size() const {
   return opts_.drop_last ? n_ / b : (n_ + b - 1) / b;
 }
 
-Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const {
+Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b,
+                             std::int64_t epoch) const {
   std::int64_t start = b * opts_.batch_size;
   std::int64_t len = std::min(opts_.batch_size, n_ - start);
   if (opts_.shard_count > 1) {  // this process's part of the global batch
@@ -145,7 +154,7 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     }
     const auto C = images_.size(1), H = images_.size(2), W = images_.size(3);
     const auto* src = images_.data_ptr<std::uint8_t>();
-    if (resize_h_.defined()) {
+    if (resize_h_.defined() && !opts_.augment.crop) {  // a crop resizes as it crops
       const std::int64_t R = opts_.resize;
       x = torch::empty({len, C, R, R}, torch::kFloat);
       gather_resize(src, idx, len, C, H, W, R, *taps_h_, *taps_w_, x.data_ptr<float>());
@@ -157,7 +166,7 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     const auto* l = labels_.data_ptr<std::int64_t>();
     auto* yo = yi.data_ptr<std::int64_t>();
     for (std::int64_t i = 0; i < len; ++i) yo[i] = l[idx[i]];
-    return {x, yi};
+    return {augmented(x, opts_, epoch, b), yi};
   }
   // On a GPU: gather there, and resize as two matrix products (fast on a GPU).
   if (order.empty()) {
@@ -171,13 +180,13 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     y = labels_.index_select(0, idx);
   }
   x = x.to(torch::kFloat).mul_(1.0f / 255.0f);
-  if (resize_h_.defined()) {
+  if (resize_h_.defined() && !opts_.augment.crop) {
     const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     auto rows =
         torch::matmul(x.reshape({B * C * H, W}), resize_wt_).reshape({B * C, H, opts_.resize});
     x = torch::matmul(resize_h_, rows).reshape({B, C, opts_.resize, opts_.resize});
   }
-  return {x, y};
+  return {augmented(x, opts_, epoch, b), y};
 }
 
 DataLoader::Iterator DataLoader::start_epoch(std::int64_t first_batch) const {
@@ -192,7 +201,8 @@ DataLoader::Iterator DataLoader::start_epoch(std::int64_t first_batch) const {
     std::shuffle(order->begin(), order->end(), rng);
   }
   ++epoch_;
-  return Iterator(this, order, std::max<std::int64_t>(0, std::min(first_batch, size())));
+  return Iterator(this, order, std::max<std::int64_t>(0, std::min(first_batch, size())),
+                  epoch_ - 1);
 }
 
 DataLoader::Iterator DataLoader::end() const {
@@ -202,8 +212,9 @@ DataLoader::Iterator DataLoader::end() const {
 }
 
 DataLoader::Iterator::Iterator(const DataLoader* loader,
-                               std::shared_ptr<std::vector<std::int64_t>> order, std::int64_t index)
-    : loader_(loader), order_(std::move(order)), index_(index) {
+                               std::shared_ptr<std::vector<std::int64_t>> order, std::int64_t index,
+                               std::int64_t epoch)
+    : loader_(loader), order_(std::move(order)), index_(index), epoch_(epoch) {
   load();
 }
 
@@ -216,15 +227,15 @@ void DataLoader::Iterator::load() {
   if (next_) {
     current_ = next_->get();
   } else {
-    current_ = loader_->make_batch(*order_, index_);
+    current_ = loader_->make_batch(*order_, index_, epoch_);
   }
   next_.reset();
   if (loader_->opts_.prefetch && index_ + 1 < loader_->size()) {
     const DataLoader* l = loader_;
     auto order = order_;
-    const std::int64_t nxt = index_ + 1;
-    next_ = std::make_shared<std::future<Batch>>(
-        std::async(std::launch::async, [l, order, nxt] { return l->make_batch(*order, nxt); }));
+    const std::int64_t nxt = index_ + 1, epoch = epoch_;
+    next_ = std::make_shared<std::future<Batch>>(std::async(
+        std::launch::async, [l, order, nxt, epoch] { return l->make_batch(*order, nxt, epoch); }));
   }
 }
 
@@ -264,8 +275,12 @@ DataPair load_data(const std::string& dataset, std::int64_t batch_size, std::int
   tr.seed = opts.seed;
   tr.resize = resize;
   tr.prefetch = opts.prefetch;
+  tr.augment = opts.augment;
+  if (tr.augment.normalize && tr.augment.mean.empty() && tr.augment.std.empty())
+    std::tie(tr.augment.mean, tr.augment.std) = dataset_mean_std(info.name);
   LoaderOptions te = tr;
   te.shuffle = false;
+  te.augment = tr.augment.for_test();
   return {DataLoader(xtr, ytr, tr), DataLoader(xte, yte, te)};
 }
 

@@ -180,6 +180,7 @@ std::string RunPlan::to_json() const {
   j["schedule"] = {{"name", to_string(schedule.kind)},
                    {"step_epochs", schedule.step_epochs},
                    {"gamma", schedule.gamma}};
+  j["augment"] = augment.to_string();
   j["max_steps"] = max_steps ? nlohmann::json(*max_steps) : nlohmann::json(nullptr);
   if (!checkpoint_in.empty()) j["resume_at"] = {{"epoch", resumed.epoch}, {"batch", resumed.batch}};
   return j.dump(2) + "\n";
@@ -252,19 +253,32 @@ RunPlan plan_run(const RunOptions& o) {
   p.schedule.gamma = o.gamma ? *o.gamma : prior ? prior->gamma : 0.1;
   const std::int64_t world = o.distributed ? o.distributed->world_size : 1;
   if (world > 1 && spec.name == "linreg")
-    throw bad_input("train linreg runs in one process; --nproc and the launchers' variables are "
-                    "for the image models");
+    throw bad_input(
+        "train linreg runs in one process; --nproc and the launchers' variables are "
+        "for the image models");
   if (p.batch_size < world)
     throw bad_input("--batch-size " + std::to_string(p.batch_size) +
                     " is the global batch and must be at least the number of processes (" +
                     std::to_string(world) + ")");
   if (spec.name == "linreg") {
+    if (!o.augment.empty() && o.augment != "none")
+      throw bad_input("--augment is for the image models, not linreg");
     p.data = "synthetic";
     p.resize = 0;
     return p;
   }
   if (p.data.empty()) p.data = spec.dataset;
   data::dataset_info(p.data);  // validates the name
+  // The augmentation: the user's, the checkpoint's, else the book's (14.1 flips CIFAR-10's
+  // training images for resnet18; chapter 8 trains on Fashion-MNIST as it is).
+  p.augment = !o.augment.empty() ? data::parse_augment(o.augment)
+              : prior            ? data::parse_augment(prior->augment, "--resume's augment")
+              : spec.name == "resnet18" && p.data == "cifar10" ? data::parse_augment("flip")
+                                                               : data::Augment{};
+  if (prior && !o.augment.empty() && p.augment.to_string() != prior->augment)
+    throw bad_input("--resume " + o.resume + ": the run trains with --augment " + prior->augment +
+                    ", not " + p.augment.to_string());
+  if (p.augment.normalize) data::dataset_mean_std(p.data);  // one known for this data set
   if (p.resumed.epoch >= p.epochs && p.resumed.batch == 0 && !p.checkpoint_in.empty())
     throw bad_input("--resume " + o.resume + ": already trained " +
                     std::to_string(p.resumed.epoch) + " epochs; pass --epochs N with N > " +
@@ -282,7 +296,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   std::shared_ptr<Distributed> dist;
   if (given.distributed && given.distributed->world_size > 1) {
     if (device.is_cuda() && !device.has_index())
-      device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(given.distributed->local_rank));
+      device =
+          c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(given.distributed->local_rank));
     dist = std::make_shared<Distributed>(*given.distributed, device);
   }
   // Only rank 0 prints, draws and writes the run folder.
@@ -301,6 +316,7 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   dopts.download = o.download;
   dopts.seed = p.seed;
   dopts.prefetch = o.prefetch;
+  dopts.augment = p.augment;
   auto [train_iter, test_iter] = data::load_data(p.data, p.batch_size, p.resize, dopts);
   if (dist) {  // this rank's part of every batch
     auto lo = train_iter.options();
@@ -376,6 +392,7 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   meta.schedule = to_string(p.schedule.kind);
   meta.step_epochs = p.schedule.step_epochs;
   meta.gamma = p.schedule.gamma;
+  meta.augment = p.augment.to_string();
   RunResult r;
   r.out = p.out;
   r.history = trainer.fit(train_iter, test_iter, meta);

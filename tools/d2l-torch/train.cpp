@@ -243,6 +243,10 @@ d2l::cli::Registrar reg{
                      "The training chart's file (.png .svg .pdf; default OUT/training.png)");
       cmd.add_flag("--no-chart", c->no_chart, "No live chart in the terminal");
       cmd.add_flag("--prefetch", o.prefetch, "Build the next batch on a background thread");
+      cmd.add_option("--augment", o.augment,
+                     "Augment the training batches: a list of flip[=P], crop[=MIN-MAX], "
+                     "jitter[=B-C-S[-H]], hue=H, normalize (the test set: normalize only), or "
+                     "none (default: flip for resnet18 on cifar10, as chapter 14.1; else none)");
       cmd.add_flag("--no-download", c->no_download, "Never download a missing data set");
       cmd.add_flag("--no-divergence-stop", c->no_divergence_stop,
                    "Train on when the loss becomes NaN, infinite or 1000 x the first step's");

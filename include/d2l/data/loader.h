@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "d2l/data/augment.h"
 #include "d2l/data/registry.h"
 
 namespace d2l::data {
@@ -30,6 +31,9 @@ struct LoaderOptions {
   std::int64_t resize = 0;  ///< 0: keep the size; else bilinear resize to resize x resize
   bool prefetch = false;    ///< build the next batch on a background thread
   bool drop_last = false;
+  /// Augmentation of every batch (d2l/data/augment.h), seeded from `seed`, the epoch and the
+  /// batch; with a crop, the crop does the resize (to `resize`, or the images' size).
+  Augment augment;
   /// Data-parallel sharding (as PyTorch's DistributedSampler, with the batch size global): every
   /// batch of the shared order is split over `shard_count` processes and this one takes part
   /// `shard_index` (sizes differ by at most one, the first parts larger; a part may be empty).
@@ -66,11 +70,12 @@ class DataLoader {
    private:
     friend class DataLoader;
     Iterator(const DataLoader* loader, std::shared_ptr<std::vector<std::int64_t>> order,
-             std::int64_t index);
+             std::int64_t index, std::int64_t epoch = 0);
     void load();
     const DataLoader* loader_ = nullptr;
     std::shared_ptr<std::vector<std::int64_t>> order_;
     std::int64_t index_ = 0;
+    std::int64_t epoch_ = 0;  // seeds the augmentation
     Batch current_;
     std::shared_ptr<std::future<Batch>> next_;
   };
@@ -88,8 +93,10 @@ class DataLoader {
   void set_epoch(std::int64_t epoch) const { epoch_ = epoch; }
   /// The epoch the next `begin()` starts.
   std::int64_t epoch() const { return epoch_; }
-  /// Batch `b` of the given order (used by the iterator; public for benchmarks).
-  Batch make_batch(const std::vector<std::int64_t>& order, std::int64_t b) const;
+  /// Batch `b` of the given order in epoch `epoch` (which seeds the augmentation; used by the
+  /// iterator; public for benchmarks).
+  Batch make_batch(const std::vector<std::int64_t>& order, std::int64_t b,
+                   std::int64_t epoch = 0) const;
   const LoaderOptions& options() const { return opts_; }
   /// Moves the decoded data set to `device` (e.g. a GPU, where 60,000 Fashion-MNIST images take
   /// 47 MB): batches are then gathered, converted and resized there, with no copy per batch.
@@ -120,6 +127,9 @@ struct DataOptions {
   bool download = true;
   std::uint64_t seed = 0;
   bool prefetch = false;
+  /// Augmentation of the training batches; the test batches get only its normalisation. An
+  /// empty mean/std with `normalize` takes the data set's (dataset_mean_std).
+  Augment augment;
 };
 
 /// The training iterable (reshuffled every epoch) and the test iterable (in order).

@@ -34,12 +34,16 @@ struct RunOptions {
   std::optional<ScheduleKind> schedule;          ///< default constant, as the book
   std::optional<std::int64_t> step_epochs;       ///< the step schedule's period (default 1)
   std::optional<double> gamma;                   ///< the step schedule's factor (default 0.1)
-  bool download = true;                          ///< download a missing data set
-  bool prefetch = false;                         ///< build the next batch on a background thread
-  bool stop_on_divergence = true;                ///< see TrainerOptions::stop_on_divergence
-  bool verbose = true;                           ///< the book's lines on stdout
-  bool progress = true;                          ///< a progress bar on a terminal
-  bool terminal_chart = true;                    ///< the live chart on a terminal
+  /// The training batches' augmentation (data::parse_augment: "flip,crop,jitter,normalize",
+  /// "none"); empty: the checkpoint's on resume, else the book's (flip for resnet18 on cifar10,
+  /// as chapter 14.1; none for the others).
+  std::string augment;
+  bool download = true;            ///< download a missing data set
+  bool prefetch = false;           ///< build the next batch on a background thread
+  bool stop_on_divergence = true;  ///< see TrainerOptions::stop_on_divergence
+  bool verbose = true;             ///< the book's lines on stdout
+  bool progress = true;            ///< a progress bar on a terminal
+  bool terminal_chart = true;      ///< the live chart on a terminal
   /// This process's place in a data-parallel run (distributed_from_env(); `d2l train --nproc`
   /// starts such workers); nullopt or a world of 1: it trains alone. Every rank trains on its
   /// part of every batch (--batch-size stays the global batch); only rank 0 prints and writes.
@@ -57,7 +61,8 @@ struct RunPlan {
   std::uint64_t seed = 42;
   OptimizerSpec optimizer;  ///< its lr is `lr`
   ScheduleSpec schedule;
-  TrainState resumed;  ///< where the checkpoint stands (empty for a fresh run)
+  data::Augment augment;  ///< of the training batches (the test batches: its normalisation)
+  TrainState resumed;     ///< where the checkpoint stands (empty for a fresh run)
   /// The plan as JSON (what `d2l train --dry-run` prints).
   std::string to_json() const;
 };
