@@ -1,0 +1,81 @@
+// Section 8.6 of Dive into Deep Learning: residual networks (ResNet).
+// Usage: example_resnet [NUM_EPOCHS] [NUM_EXAMPLES]
+#include <d2l/d2l.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+// The mini-batch size.
+const int64_t kBatchSize = 128;
+// The learning rate of SGD.
+const double kLearningRate = 0.01;
+// The number of passes over the training data (argv[1] overrides it).
+const int64_t kNumEpochs = 10;
+// The book resizes the images to 96 x 96.
+const int64_t kResize = 96;
+// The seed of LibTorch's random number generator (initialisation, dropout).
+const uint64_t kSeed = 0;
+
+namespace {
+
+// argv[i] as a count >= `min`, or `fallback` when it is not given; -1 when it is not such a count.
+int64_t count_arg(int argc, char* argv[], int i, int64_t fallback, int64_t min) {
+  if (argc <= i) return fallback;
+  char* end = nullptr;
+  const long long v = std::strtoll(argv[i], &end, 10);
+  return (*argv[i] != '\0' && *end == '\0' && v >= min) ? v : -1;
+}
+
+// The first `n` examples of a data set (all of them when n is 0): a quick run on few images.
+d2l::data::DataLoader first(const d2l::data::DataLoader& all, int64_t n) {
+  if (n == 0 || n >= all.num_examples()) return all;
+  return {all.images().narrow(0, 0, n), all.labels().narrow(0, 0, n), all.options()};
+}
+
+// Each top-level layer's output for one 1 x 1 x size x size image, as the book prints it
+// ("Sequential output shape:\t(1, 64, 24, 24)").
+void print_shapes(torch::nn::Sequential net, int64_t size) {
+  for (const auto& layer : d2l::summary(net, {1, 1, size, size}).layers)
+    std::cout << layer.name << " output shape:\t" << d2l::format_shape(layer.output_shape) << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) try {
+  const int64_t num_epochs = count_arg(argc, argv, 1, kNumEpochs, 1);
+  const int64_t num_examples = count_arg(argc, argv, 2, 0, 0);
+  if (num_epochs < 1 || num_examples < 0) {
+    std::cerr << "usage: " << argv[0] << " [NUM_EPOCHS >= 1] [NUM_EXAMPLES >= 0 (0: all)]\n";
+    return 2;
+  }
+  torch::manual_seed(kSeed);
+
+  // A residual block keeps the shape, or halves the height and width with a 1 x 1 shortcut.
+  auto blk = d2l::Residual(3, 3);
+  std::cout << "Residual(3, 3) on (4, 3, 6, 6):\t"
+            << d2l::format_shape(blk->forward(torch::rand({4, 3, 6, 6})).sizes().vec()) << "\n";
+  blk = d2l::Residual(3, 6, /*use_1x1conv=*/true, /*strides=*/2);
+  std::cout << "Residual(3, 6, use_1x1conv, strides 2):\t"
+            << d2l::format_shape(blk->forward(torch::rand({4, 3, 6, 6})).sizes().vec()) << "\n";
+  // b1: a 7 x 7 convolution, batch norm and a max-pool; b2..b5: two residual blocks each.
+  namespace nn = torch::nn;
+  d2l::Sequential b1(nn::Conv2d(nn::Conv2dOptions(1, 64, 7).stride(2).padding(3)),
+                     nn::BatchNorm2d(64), nn::ReLU(),
+                     nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  torch::nn::Sequential net(
+      b1, d2l::resnet_block(64, 64, 2, /*first_block=*/true), d2l::resnet_block(64, 128, 2),
+      d2l::resnet_block(128, 256, 2), d2l::resnet_block(256, 512, 2),
+      nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)), nn::Flatten(), nn::Linear(512, 10));
+  print_shapes(net, kResize);
+
+  auto [train_all, test_all] = d2l::load_data_fashion_mnist(kBatchSize, kResize);
+  auto train_iter = first(train_all, num_examples), test_iter = first(test_all, num_examples);
+  d2l::train_ch6(net, train_iter, test_iter, num_epochs, kLearningRate, d2l::try_gpu());
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << argv[0] << ": " << e.what() << "\n";
+  return 1;
+}
