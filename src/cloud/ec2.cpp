@@ -32,6 +32,9 @@ Instance parse_instance(const XmlNode& item) {
     in.availability_zone = z->text;
   in.spot = item.child_text("instanceLifecycle") == "spot";
   in.key_name = item.child_text("keyName");
+  if (const XmlNode* groups = item.child("groupSet"))
+    for (const XmlNode* g : groups->all("item"))
+      in.security_groups.push_back(g->child_text("groupId"));
   if (in.state == InstanceState::Stopped) {
     // `User initiated (2026-12-01 05:00:00 GMT)`
     const std::string why = item.child_text("reason");

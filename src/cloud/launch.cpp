@@ -166,6 +166,71 @@ Instance run_instance(AwsClient& client, const LaunchRequest& r) {
   return in;
 }
 
+Leftovers find_leftovers(AwsClient& client, const Instance& instance) {
+  Leftovers out;
+  auto others_use = [&](const std::string& filter, const std::string& value) {
+    const XmlNode r = client.query(Service::Ec2, "DescribeInstances",
+                                   {{"Filter.1.Name", filter},
+                                    {"Filter.1.Value.1", value},
+                                    {"Filter.2.Name", "instance-state-name"},
+                                    {"Filter.2.Value.1", "pending"},
+                                    {"Filter.2.Value.2", "running"},
+                                    {"Filter.2.Value.3", "stopping"},
+                                    {"Filter.2.Value.4", "stopped"},
+                                    {"Filter.2.Value.5", "shutting-down"}});
+    if (const XmlNode* set = r.child("reservationSet"))
+      for (const XmlNode* res : set->all("item"))
+        if (const XmlNode* instances = res->child("instancesSet"))
+          for (const XmlNode* item : instances->all("item"))
+            if (item->child_text("instanceId") != instance.id) return true;
+    return false;
+  };
+  auto tagged = [](const XmlNode* item) {
+    if (const XmlNode* tags = item ? item->child("tagSet") : nullptr)
+      for (const XmlNode* t : tags->all("item"))
+        if (t->child_text("key") == kManagedTag) return true;
+    return false;
+  };
+  if (!instance.key_name.empty()) {
+    try {
+      const XmlNode r =
+          client.query(Service::Ec2, "DescribeKeyPairs", {{"KeyName.1", instance.key_name}});
+      if (tagged(r.path({"keySet", "item"})) && !others_use("key-name", instance.key_name))
+        out.key_name = instance.key_name;
+    } catch (const AwsError& e) {
+      if (e.code() != "InvalidKeyPair.NotFound") throw;
+    }
+  }
+  for (const auto& group : instance.security_groups) {
+    const XmlNode r = client.query(Service::Ec2, "DescribeSecurityGroups", {{"GroupId.1", group}});
+    if (tagged(r.path({"securityGroupInfo", "item"})) && !others_use("instance.group-id", group))
+      out.security_groups.push_back(group);
+  }
+  return out;
+}
+
+void delete_leftovers(AwsClient& client, const Leftovers& leftovers, const std::string& key_file) {
+  if (!leftovers.key_name.empty()) {
+    client.query(Service::Ec2, "DeleteKeyPair", {{"KeyName", leftovers.key_name}});
+    if (!key_file.empty()) std::remove(key_file.c_str());
+  }
+  for (const auto& group : leftovers.security_groups)
+    client.query(Service::Ec2, "DeleteSecurityGroup", {{"GroupId", group}});
+}
+
+Instance wait_state(AwsClient& client, const std::string& id, InstanceState state, double timeout_s,
+                    double poll_s) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    for (const auto& in : describe_instances_by_id(client, {id}))
+      if (in.state == state) return in;
+    if (std::chrono::steady_clock::now() >= end)
+      throw Error("cloud: " + id + " is not " + state_name(state) + " after " +
+                  std::to_string(static_cast<int>(timeout_s)) + " s");
+    std::this_thread::sleep_for(std::chrono::duration<double>(poll_s));
+  }
+}
+
 Instance wait_running(AwsClient& client, const std::string& id, double timeout_s, double poll_s) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   for (;;) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "fake_aws.h"
@@ -207,4 +208,68 @@ TEST_F(CloudLaunchCli, CapacityAndQuotaErrorsSayWhatToDo) {
   EXPECT_NE(r.output.find("VcpuLimitExceeded"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Service Quotas"), std::string::npos);
   EXPECT_EQ(fake_->stats()["attempts"]["RunInstances"].get<int>(), 2);  // neither retried
+}
+
+TEST_F(CloudLaunchCli, TheLastTerminateOffersToDeleteOurKeyAndGroup) {
+  ASSERT_EQ(d2l("launch t3.medium --name a --ssh-from 203.0.113.7/32 --yes").code, 0);
+  ASSERT_EQ(d2l("launch t3.medium --name b --ssh-from 203.0.113.7/32 --yes").code, 0);
+  // b still uses them: no offer.
+  RunResult r = d2l("terminate a --yes");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("Nothing else uses"), std::string::npos) << r.output;
+  // The last one: the offer, and a yes deletes the key pair, its file and the group.
+  r = d2l("terminate b", "y\ny\n");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("Nothing else uses our key pair d2l-us-east-1 (and " + key_file() +
+                          "), security group sg-"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("Deleted key pair"), std::string::npos) << r.output;
+  const json st = fake_->stats();
+  EXPECT_TRUE(st["keyPairs"].empty()) << st.dump();
+  EXPECT_TRUE(st["securityGroups"].empty()) << st.dump();
+  EXPECT_FALSE(d2l::path_exists(key_file()));
+  EXPECT_GE(st["attempts"]["DeleteSecurityGroup"].get<int>(), 1);
+}
+
+TEST_F(CloudLaunchCli, TerminateWithYesKeepsThemAndSaysHow) {
+  ASSERT_EQ(d2l("launch t3.medium --name a --ssh-from 203.0.113.7/32 --yes").code, 0);
+  const RunResult r = d2l("terminate a --yes");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("Kept them (--cleanup deletes them"), std::string::npos) << r.output;
+  const json st = fake_->stats();
+  EXPECT_EQ(st["keyPairs"].size(), 1u);
+  EXPECT_EQ(st["securityGroups"].size(), 1u);
+  EXPECT_TRUE(d2l::path_exists(key_file()));
+  EXPECT_EQ(st["attempts"].count("DeleteKeyPair"), 0u);
+}
+
+TEST_F(CloudLaunchCli, SshAndPullUseTheInstanceKey) {
+  ASSERT_EQ(d2l("launch t3.medium --name lab --ssh-from 203.0.113.7/32 --yes").code, 0);
+  const std::string ip = fake_->stats()["instances"][0]["publicIp"];
+  RunResult r = d2l("ssh lab --print");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output,
+            "ssh -i " + key_file() + " -o StrictHostKeyChecking=accept-new ubuntu@" + ip + "\n");
+  // pull runs scp: a stand-in that records its arguments (a test double: no remote machine
+  // exists here).
+  const std::string standin = env_->home() / "bin";
+  std::filesystem::create_directories(standin);
+  std::ofstream(standin + "/scp") << "#!/bin/sh\necho \"$@\" > '" << (env_->home() / "scp.args")
+                                  << "'\nexit 0\n";
+  ::chmod((standin + "/scp").c_str(), 0700);
+  r = run(env_->env_prefix() + " PATH='" + standin + ":" + std::getenv("PATH") + "' " + bin("d2l") +
+          " cloud pull lab runs/exp1 ./back --user admin < /dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream in(env_->home() / "scp.args");
+  std::string args;
+  std::getline(in, args);
+  EXPECT_EQ(args, "-r -i " + key_file() + " -o StrictHostKeyChecking=accept-new admin@" + ip +
+                      ":runs/exp1 ./back");
+  r = d2l("pull lab -oProxyCommand=evil");
+  EXPECT_EQ(r.code, 2) << r.output;
+  ASSERT_EQ(d2l("stop lab").code, 0);
+  r = d2l("ssh lab --print");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("not running"), std::string::npos) << r.output;
 }

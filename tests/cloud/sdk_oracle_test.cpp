@@ -110,10 +110,10 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
   ASSERT_EQ(d2l("list").code, 0);
   ASSERT_EQ(d2l("stop exp1").code, 0);
   ASSERT_EQ(d2l("start exp1").code, 0);
-  ASSERT_EQ(d2l("terminate exp1 --yes").code, 0);
+  ASSERT_EQ(d2l("terminate exp1 --yes --cleanup").code, 0);
   const json st = fake_->stats();
   const std::string id = st["instances"][0]["id"];
-  const std::string group = st["securityGroups"][0]["id"];
+  const std::string group = st["instances"][0]["securityGroups"][0];
   // The requests by action (the first of each, and DescribeInstances by its kind).
   std::map<std::string, std::string> first;
   std::string describe_filtered, describe_by_id, describe_all;
@@ -183,6 +183,8 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
         {{"MarketType", "spot"},
          {"SpotOptions",
           {{"SpotInstanceType", "one-time"}, {"InstanceInterruptionBehavior", "terminate"}}}}}});
+  expect_same(first["DeleteKeyPair"], "DeleteKeyPair", {{"KeyName", "d2l-us-east-1"}});
+  expect_same(first["DeleteSecurityGroup"], "DeleteSecurityGroup", {{"GroupId", group}});
   for (const char* action : {"StopInstances", "StartInstances", "TerminateInstances"})
     expect_same(first[action], action, {{"InstanceIds", {id}}});
 }

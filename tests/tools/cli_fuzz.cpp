@@ -100,6 +100,8 @@ std::vector<Target> targets() {
       {{"cloud", "start"}, none, {}},
       {{"cloud", "terminate"}, none, {}},
       {{"cloud", "stop-all"}, none, {}},
+      {{"cloud", "ssh"}, none, {}},
+      {{"cloud", "pull"}, none, {}},
       {{"plot"}, none, {}},
       {{"show"}, {"--no-download"}, {}},
       {{}, none, {}},  // d2l itself: --help, --version, junk

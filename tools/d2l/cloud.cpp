@@ -1,7 +1,11 @@
 // `d2l cloud`: EC2 instances from one program: list them with what they cost, stop, start,
 // terminate, and stop everything of ours in an emergency (d2l/cloud/).
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -17,6 +21,7 @@
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/core/http.h"
+#include "d2l/core/paths.h"
 #include "d2l/ops/pricing.h"
 #include "flag_checks.h"
 
@@ -44,6 +49,11 @@ struct Opts {
   std::string ssh_from;
   std::string security_group = "d2l-ssh";
   bool no_wait = false;
+  bool cleanup = false;
+  // ssh, pull
+  std::string user = "ubuntu";
+  bool print = false;
+  std::string remote, local;
 };
 
 std::string money(double v) {
@@ -86,6 +96,13 @@ std::string describe(const Instance& in) {
   std::string s = in.id;
   if (!in.name.empty()) s += " (" + in.name + ")";
   return s + ", " + in.type + ", " + state_name(in.state);
+}
+
+// Where d2l keeps the private key of key pair `name`: ~/.ssh/NAME.pem.
+std::string key_file_for(const std::string& name) {
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) throw d2l::Error("cloud: HOME is not set: nowhere to keep SSH keys");
+  return std::string(home) + "/.ssh/" + name + ".pem";
 }
 
 // Asks on the terminal; anything but y/yes (or end of input) is no.
@@ -186,7 +203,79 @@ int run_change(const Opts& o, InstanceAction action) {
   }
   for (const auto& c : change_instances(client, action, {in.id}))
     std::cout << c.id << ": " << state_name(c.previous) << " -> " << state_name(c.current) << "\n";
+  if (action != InstanceAction::Terminate) return 0;
+  // Our key pair and security group, once nothing else uses them.
+  const Leftovers left = find_leftovers(client, in);
+  if (left.empty()) return 0;
+  std::string what;
+  if (!left.key_name.empty())
+    what = "key pair " + left.key_name + " (and " + key_file_for(left.key_name) + ")";
+  for (const auto& g : left.security_groups)
+    what += (what.empty() ? "" : ", ") + std::string("security group ") + g;
+  std::cout << "Nothing else uses our " << what << ".\n";
+  if (!o.cleanup && (o.yes || !confirm("Delete them too?"))) {
+    std::cout << "Kept them (--cleanup deletes them with the last instance).\n";
+    return 0;
+  }
+  if (!left.security_groups.empty()) {
+    std::cout << "Waiting until " << in.id << " is terminated (a security group in use cannot "
+              << "be deleted)...\n";
+    wait_state(client, in.id, InstanceState::Terminated, 600, 5);
+  }
+  delete_leftovers(client, left, left.key_name.empty() ? "" : key_file_for(left.key_name));
+  std::cout << "Deleted " << what << ".\n";
   return 0;
+}
+
+// The instance to reach over SSH: running, with a public address and its key file here.
+struct SshTarget {
+  std::string key_file, host;
+};
+SshTarget ssh_target(const Opts& o) {
+  AwsClient client = make_client(o);
+  const auto instances = describe_instances(client, true);
+  const Instance& in = find_instance(instances, o.target);
+  if (in.state != InstanceState::Running)
+    throw d2l::Error("cloud: " + describe(in) + ": not running (`d2l cloud start " + in.id + "`)");
+  if (in.public_ip.empty()) throw d2l::Error("cloud: " + in.id + " has no public address");
+  if (in.key_name.empty()) throw d2l::Error("cloud: " + in.id + " was launched without a key pair");
+  const std::string key = key_file_for(in.key_name);
+  if (!d2l::path_exists(key))
+    throw d2l::Error("cloud: " + in.id + "'s key " + key + " is not on this machine");
+  return {key, o.user + "@" + in.public_ip};
+}
+
+[[noreturn]] void exec_program(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::cout.flush();
+  ::execvp(args[0], args.data());
+  std::fprintf(stderr, "d2l: cloud: cannot run %s: %s\n", args[0], std::strerror(errno));
+  std::exit(1);
+}
+
+int run_ssh(const Opts& o) {
+  const SshTarget t = ssh_target(o);
+  std::vector<std::string> argv = {
+      "ssh", "-i", t.key_file, "-o", "StrictHostKeyChecking=accept-new", t.host};
+  if (o.print) {
+    for (const auto& a : argv) std::cout << (&a == &argv.front() ? "" : " ") << a;
+    std::cout << "\n";
+    return 0;
+  }
+  exec_program(argv);
+}
+
+int run_pull(const Opts& o) {
+  if (o.remote.empty() || o.remote[0] == '-')
+    throw d2l::bad_input("cloud: pull: the remote path '" + o.remote +
+                         "' must not be empty or start with '-'");
+  if (!o.local.empty() && o.local[0] == '-')
+    throw d2l::bad_input("cloud: pull: the local path '" + o.local + "' must not start with '-'");
+  const SshTarget t = ssh_target(o);
+  exec_program({"scp", "-r", "-i", t.key_file, "-o", "StrictHostKeyChecking=accept-new",
+                t.host + ":" + o.remote, o.local.empty() ? "." : o.local});
 }
 
 int run_stop_all(const Opts& o) {
@@ -249,9 +338,7 @@ int run_launch(const Opts& o) {
   const std::string ami = !o.ami.empty() ? o.ami : ssm_get_parameter(client, o.ami_parameter);
   const std::string cidr = o.ssh_from.empty() ? caller_cidr() : o.ssh_from;
   const std::string key_name = o.key.empty() ? "d2l-" + client.region() : o.key;
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) throw d2l::Error("cloud: HOME is not set: nowhere to keep the SSH key");
-  const std::string key_file = std::string(home) + "/.ssh/" + key_name + ".pem";
+  const std::string key_file = key_file_for(key_name);
   std::cout << "Will launch " << (o.spot ? "a spot " : "an on-demand ") << o.type << " in "
             << client.region() << " ("
             << (price ? money(*price) + "/hour on demand"
@@ -305,7 +392,8 @@ void common(CLI::App* sub, const std::shared_ptr<Opts>& o) {
 }
 
 d2l::cli::Registrar reg{
-    "cloud", "AWS EC2 instances: launch, list with costs, stop, start, terminate, stop-all",
+    "cloud",
+    "AWS EC2 instances: launch, list with costs, ssh, pull, stop, start, terminate, stop-all",
     [](CLI::App& cmd) {
       auto o = std::make_shared<Opts>();
       cmd.require_subcommand(1);
@@ -357,12 +445,25 @@ d2l::cli::Registrar reg{
       auto* stop = add_change("stop", "Stop an instance (its volumes still bill)");
       auto* start = add_change("start", "Start a stopped instance");
       auto* term = add_change("terminate", "Terminate an instance (asks first unless --yes)");
-      term->add_flag("--yes", o->yes, "Do not ask");
+      term->add_flag("--yes", o->yes, "Do not ask (and keep our key pair and security group)");
+      term->add_flag("--cleanup", o->cleanup,
+                     "Also delete our key pair and security group when nothing else uses them");
+      auto* ssh = add_change("ssh", "SSH into a running instance with its key");
+      ssh->add_option("--user", o->user, "Remote user (default ubuntu)")
+          ->check(d2l::cli::non_empty());
+      ssh->add_flag("--print", o->print, "Print the ssh command instead of running it");
+      auto* pull = add_change("pull", "Copy REMOTE (a run folder) back over SSH into LOCAL");
+      pull->add_option("remote", o->remote, "Path on the instance")->required();
+      pull->add_option("local", o->local, "Where to put it (default .)");
+      pull->add_option("--user", o->user, "Remote user (default ubuntu)")
+          ->check(d2l::cli::non_empty());
       auto* stop_all =
           cmd.add_subcommand("stop-all", "Emergency stop: every running instance of ours");
       common(stop_all, o);
       stop_all->add_flag("--yes", o->yes, "Do not ask");
-      return [o, launch, list, stop, start, term, stop_all]() -> int {
+      return [o, launch, list, stop, start, term, ssh, pull, stop_all]() -> int {
+        if (ssh->parsed()) return run_ssh(*o);
+        if (pull->parsed()) return run_pull(*o);
         if (launch->parsed()) return run_launch(*o);
         if (list->parsed()) return run_list(*o);
         if (stop->parsed()) return run_change(*o, InstanceAction::Stop);

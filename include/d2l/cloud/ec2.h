@@ -37,11 +37,12 @@ struct Instance {
   std::string name;  ///< its `Name` tag, "" when none
   std::string type;  ///< `g5.xlarge`
   InstanceState state = InstanceState::Unknown;
-  std::optional<std::time_t> launch_time;  ///< when it was last started (EC2's LaunchTime)
-  std::string public_ip;                   ///< "" when it has none
-  std::string availability_zone;           ///< `us-east-1a`
-  bool spot = false;                       ///< a spot instance
-  std::string key_name;                    ///< its key pair, "" when none
+  std::optional<std::time_t> launch_time;    ///< when it was last started (EC2's LaunchTime)
+  std::string public_ip;                     ///< "" when it has none
+  std::string availability_zone;             ///< `us-east-1a`
+  bool spot = false;                         ///< a spot instance
+  std::string key_name;                      ///< its key pair, "" when none
+  std::vector<std::string> security_groups;  ///< the ids of its security groups
   /// When it stopped (from EC2's StateTransitionReason), for a stopped instance.
   std::optional<std::time_t> stopped_since;
   std::vector<Volume> volumes;  ///< its EBS volumes, once attach_volumes() ran

@@ -51,6 +51,29 @@ std::string ensure_security_group(AwsClient& client, const std::string& name,
 /// volumes). Returns it as EC2 first describes it (usually pending).
 Instance run_instance(AwsClient& client, const LaunchRequest& request);
 
+/// What `terminate` may clean up after the last instance that used them: our key pair and our
+/// security groups (tagged `d2l:managed`) that no other live instance uses.
+struct Leftovers {
+  std::string key_name;                      ///< our key pair, "" when none to delete
+  std::vector<std::string> security_groups;  ///< ids of our security groups to delete
+  /// True when there is nothing to clean up.
+  bool empty() const { return key_name.empty() && security_groups.empty(); }
+};
+
+/// The key pair and security groups of `instance` that are ours and that no instance but it
+/// (in any state but terminated) uses. Throws AwsError.
+Leftovers find_leftovers(AwsClient& client, const Instance& instance);
+
+/// Deletes `leftovers` (DeleteKeyPair, DeleteSecurityGroup) and the key pair's private key file
+/// `key_file` when it exists. A security group can only go once the instance is terminated:
+/// call wait_state() first.
+void delete_leftovers(AwsClient& client, const Leftovers& leftovers, const std::string& key_file);
+
+/// Polls DescribeInstances every `poll_s` seconds until `id` is in `state` (returned) or
+/// `timeout_s` pass (d2l::Error).
+Instance wait_state(AwsClient& client, const std::string& id, InstanceState state, double timeout_s,
+                    double poll_s);
+
 /// Polls DescribeInstances every `poll_s` seconds until `id` is running (returned) or
 /// `timeout_s` pass, or it ends (terminated, shutting-down: d2l::Error).
 Instance wait_running(AwsClient& client, const std::string& id, double timeout_s, double poll_s);

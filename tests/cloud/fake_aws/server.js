@@ -62,11 +62,20 @@ function instanceXml(i) {
   if (i.publicIp && i.state === 'running') x += '<ipAddress>' + esc(i.publicIp) + '</ipAddress>';
   if (i.spot) x += '<instanceLifecycle>spot</instanceLifecycle>';
   if (i.keyName) x += '<keyName>' + esc(i.keyName) + '</keyName>';
+  x += '<groupSet>';
+  for (const g of i.securityGroups || []) x += '<item><groupId>' + esc(g) + '</groupId></item>';
+  x += '</groupSet>';
   if (i.reason) x += '<reason>' + esc(i.reason) + '</reason>';
   x += '<tagSet>';
   for (const [k, v] of Object.entries(i.tags || {}))
     x += '<item><key>' + esc(k) + '</key><value>' + esc(v) + '</value></item>';
   return x + '</tagSet></item>';
+}
+
+function tagSetXml(tags) {
+  let x = '<tagSet>';
+  for (const [k, v] of Object.entries(tags || {})) x += '<item><key>' + esc(k) + '</key><value>' + esc(v) + '</value></item>';
+  return x + '</tagSet>';
 }
 
 function filtersOf(form) {
@@ -83,6 +92,8 @@ function matches(i, f) {
   if (f.name === 'tag-key') return f.values.some((v) => v in (i.tags || {}));
   if (f.name === 'instance-state-name') return f.values.includes(i.state);
   if (f.name === 'instance-id') return f.values.includes(i.id);
+  if (f.name === 'key-name') return f.values.includes(i.keyName);
+  if (f.name === 'instance.group-id') return (i.securityGroups || []).some((g) => f.values.includes(g));
   return true;
 }
 
@@ -186,7 +197,21 @@ const launchActions = {
   DescribeKeyPairs(form, res) {
     const name = form.get('KeyName.1');
     if (!(name in state.keyPairs)) return ec2Error(res, 400, 'InvalidKeyPair.NotFound', "The key pair '" + name + "' does not exist");
-    ok(res, 'DescribeKeyPairsResponse', '<keySet><item><keyName>' + esc(name) + '</keyName></item></keySet>');
+    ok(res, 'DescribeKeyPairsResponse', '<keySet><item><keyName>' + esc(name) + '</keyName>' +
+       tagSetXml(state.keyPairs[name].tags) + '</item></keySet>');
+  },
+  DeleteKeyPair(form, res) {
+    delete state.keyPairs[form.get('KeyName')];
+    ok(res, 'DeleteKeyPairResponse', '<return>true</return>');
+  },
+  DeleteSecurityGroup(form, res) {
+    const id = form.get('GroupId');
+    if (!state.securityGroups.some((g) => g.id === id))
+      return ec2Error(res, 400, 'InvalidGroup.NotFound', "The security group '" + id + "' does not exist");
+    if (state.instances.some((i) => i.state !== 'terminated' && (i.securityGroups || []).includes(id)))
+      return ec2Error(res, 400, 'DependencyViolation', 'resource ' + id + ' has a dependent object');
+    state.securityGroups = state.securityGroups.filter((g) => g.id !== id);
+    ok(res, 'DeleteSecurityGroupResponse', '<return>true</return>');
   },
   CreateKeyPair(form, res) {
     const name = form.get('KeyName');
@@ -198,13 +223,15 @@ const launchActions = {
   },
   DescribeSecurityGroups(form, res) {
     const names = filtersOf(form).filter((f) => f.name === 'group-name').flatMap((f) => f.values);
+    const ids = [];
+    for (let n = 1; form.has('GroupId.' + n); ++n) ids.push(form.get('GroupId.' + n));
     let x = '<securityGroupInfo>';
-    for (const g of state.securityGroups.filter((g) => !names.length || names.includes(g.name))) {
+    for (const g of state.securityGroups.filter((g) => (!names.length || names.includes(g.name)) && (!ids.length || ids.includes(g.id)))) {
       x += '<item><groupId>' + g.id + '</groupId><groupName>' + esc(g.name) + '</groupName><ipPermissions>';
       for (const r of g.rules)
         x += '<item><ipProtocol>' + r.protocol + '</ipProtocol><fromPort>' + r.from + '</fromPort><toPort>' + r.to +
              '</toPort><ipRanges><item><cidrIp>' + esc(r.cidr) + '</cidrIp></item></ipRanges></item>';
-      x += '</ipPermissions></item>';
+      x += '</ipPermissions>' + tagSetXml(g.tags) + '</item>';
     }
     ok(res, 'DescribeSecurityGroupsResponse', x + '</securityGroupInfo>');
   },
@@ -239,7 +266,7 @@ const launchActions = {
       i = { id: 'i-0' + crypto.randomBytes(8).toString('hex'), type, state: 'pending', clientToken: token,
             launchTime: new Date().toISOString(), publicIp: '198.51.100.' + (10 + state.instances.length),
             spot: form.get('InstanceMarketOptions.MarketType') === 'spot', tags: tagsFor(form, 'instance'),
-            keyName: form.get('KeyName'),
+            keyName: form.get('KeyName'), securityGroups: [form.get('SecurityGroupId.1')],
             volumes: [{ id: 'vol-0' + crypto.randomBytes(8).toString('hex'), size: Number(form.get('BlockDeviceMapping.1.Ebs.VolumeSize') || 45),
                         type: form.get('BlockDeviceMapping.1.Ebs.VolumeType') || 'gp3' }],
             volumeTags: tagsFor(form, 'volume'), params };
