@@ -149,3 +149,11 @@ DataPair load_data(const std::string& dataset, std::int64_t batch_size, std::int
                    const DataOptions& opts = {});
 
 }  // namespace d2l::data
+
+namespace d2l {
+// The book's names, as `d2l.load_data_fashion_mnist` is in the book's Python.
+using data::DataLoader;
+using data::load_data_cifar10;
+using data::load_data_fashion_mnist;
+using data::load_data_mnist;
+}  // namespace d2l
