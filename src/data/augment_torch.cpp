@@ -319,16 +319,36 @@ at::Tensor color_jitter(const at::Tensor& X, const ColorJitter& j, at::Generator
   const auto order = uniform({B, 4}, gen)
                          .argsort(/*dim=*/std::int64_t{1},
                                   /*descending=*/false);  // a random permutation per image
-  at::Tensor out = X;
-  const auto one = torch::ones({B}, torch::kDouble);
+  // Stage k applies to each image the k-th operation of its order: every image goes through each
+  // operation once, computed only for the images that take it at that stage.
+  const std::array<bool, 4> on{j.brightness > 0, j.contrast > 0, j.saturation > 0, j.hue > 0};
+  const std::array<const at::Tensor*, 4> factor{&fb, &fc, &fs, &fh};
+  at::Tensor out = X.clone();
   for (std::int64_t stage = 0; stage < 4; ++stage) {
     const auto op = order.select(1, stage);
-    if (j.brightness > 0) out = adjust_brightness(out, torch::where(op == 0, fb, one));
-    if (j.contrast > 0) out = adjust_contrast(out, torch::where(op == 1, fc, one));
-    if (j.saturation > 0) out = adjust_saturation(out, torch::where(op == 2, fs, one));
-    if (j.hue > 0) {
-      const auto mine = (op == 3).to(out.device()).view({-1, 1, 1, 1});
-      out = torch::where(mine, adjust_hue(out, fh), out);
+    for (std::int64_t k = 0; k < 4; ++k) {
+      if (!on[static_cast<std::size_t>(k)]) continue;
+      const auto who = (op == k).nonzero().flatten();  // CPU indices
+      if (who.numel() == 0) continue;
+      const auto f = factor[static_cast<std::size_t>(k)]->index_select(0, who);
+      const auto rows = who.to(out.device());
+      const auto sub = out.index_select(0, rows);
+      at::Tensor done;
+      switch (k) {
+        case 0:
+          done = adjust_brightness(sub, f);
+          break;
+        case 1:
+          done = adjust_contrast(sub, f);
+          break;
+        case 2:
+          done = adjust_saturation(sub, f);
+          break;
+        default:
+          done = adjust_hue(sub, f);
+          break;
+      }
+      out.index_copy_(0, rows, done);
     }
   }
   return out;

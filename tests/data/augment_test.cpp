@@ -141,6 +141,22 @@ TEST(Augment, JitterStaysInRangeAndChangesImages) {
   EXPECT_TRUE(same(data::color_jitter(X, data::ColorJitter{}, g2), X));
 }
 
+TEST(Augment, JitterAppliesEachFactorOnceAsDrawn) {
+  // Brightness alone: image i is X[i] times (1 - b) + u[i] (2 b), u the generator's first draws.
+  const auto X = batch(6, 3, 4, 4) * 0.5;  // no clamping: factors stay below 2
+  auto gen = data::make_generator(21);
+  const auto Y = data::color_jitter(X, data::ColorJitter{0.4, 0, 0, 0}, gen);
+  auto same_draws = data::make_generator(21);
+  const auto u = torch::rand({6, 4}, same_draws, torch::TensorOptions().dtype(torch::kDouble));
+  const auto f = (0.6 + u.select(1, 0) * 0.8).to(torch::kFloat).view({-1, 1, 1, 1});
+  EXPECT_TRUE(torch::allclose(Y, X * f, 1e-5, 1e-6));
+  // All four on: each image is changed, the input is left alone.
+  const auto before = X.clone();
+  auto g2 = data::make_generator(22);
+  data::color_jitter(X, data::ColorJitter{0.5, 0.5, 0.5, 0.2}, g2);
+  EXPECT_TRUE(same(X, before));
+}
+
 TEST(Augment, SameSeedSameBatchOtherSeedOther) {
   const auto X = batch(8, 3, 12, 12);
   const auto a = data::parse_augment("crop,flip,jitter,hue=0.1,normalize");
