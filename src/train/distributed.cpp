@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -100,14 +101,18 @@ std::optional<DistributedOptions> distributed_from_env(
   return std::nullopt;
 }
 
+// LibTorch 2 made the process groups' implementations c10d::Backend; 1.13's derive from
+// c10d::ProcessGroup. The calls used here (broadcast, allreduce, barrier, Work::wait) are in both.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
+
 struct Distributed::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<GroupBase> pg;
   std::string backend = "gloo";
-  template <typename WorkPtr>
-  static void wait(const WorkPtr& w) {
-    w->wait();
-  }
 };
 
 Distributed::Distributed(const DistributedOptions& options, c10::Device device)

@@ -232,6 +232,8 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         divergence_ = d;
         return true;
       };
+      // One process reads its flag where it stands; several act on the flags of the step's
+      // round, the same on every rank.
       if (!dist) stop_now = stop_flag().load();
       if (point || draw || on_batch_ || stop_now) {
         cur_loss = (base_loss + loss_sum.item<double>()) / examples;
@@ -253,7 +255,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         bar.update(static_cast<std::size_t>(i + 1), msg);
       }
       if (on_batch_) on_batch_({epoch, i, num_batches, cur_loss, cur_acc});
-      if (stop_now) {
+      if (dist ? stop_now : stop_flag().load()) {  // on_batch_ may have asked to stop
         if (diverged()) return h;
         sync(dev);
         bar.finish();

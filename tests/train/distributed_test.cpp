@@ -4,8 +4,11 @@
 // loopback.
 #include "d2l/train/distributed.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -14,7 +17,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "d2l/core/error.h"
@@ -365,4 +370,111 @@ TEST(TrainCh13, PrintsTheBookLinesOnCpu) {
   EXPECT_GT(h.train_acc(), 0.0);
   EXPECT_THROW(d2l::train_ch13(p.net, p.train, p.test, loss, sgd, 1, {torch::kCPU, torch::kCPU}),
                d2l::Error);
+}
+
+// ------------------------------------------------------------------------------------------
+// `d2l train` as users launch it: real programs, real files.
+
+namespace {
+
+std::string cli_env(const TempDir& home) {
+  return "env HOME=" + home.str() + " XDG_CACHE_HOME= D2L_DATA_DIR= D2L_OFFLINE=1 ";
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return 29511;
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+void expect_same_metrics(const nlohmann::json& a, const nlohmann::json& b,
+                         const std::string& what) {
+  ASSERT_EQ(a["history"].size(), b["history"].size()) << what;
+  for (std::size_t i = 0; i < a["history"].size(); ++i) {
+    const auto &x = a["history"][i], &y = b["history"][i];
+    EXPECT_NEAR(x["loss"].get<double>(), y["loss"].get<double>(), 1e-6) << what;
+    EXPECT_DOUBLE_EQ(x["train_acc"].get<double>(), y["train_acc"].get<double>()) << what;
+    EXPECT_NEAR(x["test_acc"].get<double>(), y["test_acc"].get<double>(), 1e-9) << what;
+  }
+  EXPECT_EQ(a["examples_seen"], b["examples_seen"]) << what;
+}
+
+}  // namespace
+
+TEST(TrainCli, NprocAndTorchrunVariablesMatchOneProcess) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string base = cli_env(home) + d2l::test::bin("d2l") +
+                           " train mlp --threads 1 --epochs 2 --max-steps 14 --batch-size 32 -q "
+                           "--no-chart --data-dir " +
+                           home.str() + " ";
+  auto r = d2l::test::run(base + "--out " + home / "one");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto one = read_json(home / "one/metrics.json");
+  r = d2l::test::run(base + "--nproc 2 --out " + home / "two");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote " + home / "two"), std::string::npos) << r.output;
+  expect_same_metrics(read_json(home / "two/metrics.json"), one, "--nproc 2");
+  // As torchrun starts them: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; rank 0 hosts the store.
+  // Each is given its own --out: only rank 0's folder may appear.
+  const std::string vars = "RANK=%d WORLD_SIZE=2 LOCAL_RANK=%d MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                           std::to_string(free_port()) + " ";
+  auto rank = [&](int k) {
+    std::string v = vars;
+    for (int i = 0; i < 2; ++i) v.replace(v.find("%d"), 2, std::to_string(k));
+    return "env " + v + base + "--dist-timeout 30 --out " + home / ("r" + std::to_string(k));
+  };
+  r = d2l::test::run("sh -c '" + rank(1) + " & " + rank(0) + "; s=$?; wait $! || s=1; exit $s'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_same_metrics(read_json(home / "r0/metrics.json"), one, "torchrun variables");
+  EXPECT_FALSE(std::filesystem::exists(home / "r1")) << "rank 1 wrote a run folder";
+}
+
+TEST(TrainCli, NprocBadInputAndAKilledWorker) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string d2l = cli_env(home) + d2l::test::bin("d2l") + " train mlp --data-dir " +
+                          home.str() + " -q --no-chart --threads 1 ";
+  for (const std::string& args : {std::string("--nproc 0"), std::string("--nproc 2 --batch-size 1"),
+                                  std::string("--nproc 2 --dist-timeout 0")}) {
+    auto r = d2l::test::run(d2l + args + " --out " + home / "bad");
+    EXPECT_EQ(r.code, 2) << args << ": " << r.output;
+    EXPECT_EQ(d2l::test::count_lines(r.output), 1) << args << ": " << r.output;
+  }
+  auto r = d2l::test::run("env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 " + d2l +
+                          "--nproc 2 --out " + home / "bad");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--nproc"), std::string::npos) << r.output;
+  // A worker killed with SIGKILL while the run goes on: the launcher stops the other, exits 1
+  // with one line naming the rank, and leaves no process behind.
+  const std::string script =
+      d2l + "--nproc 2 --epochs 100000 --out " + home / "k" + " 2> " + home / "err" +
+      " & L=$!; "
+      "while [ $(pgrep -P $L | wc -l) -lt 2 ]; do sleep 0.1; done; sleep 1; "
+      "kids=$(pgrep -P $L); "
+      "for c in $kids; do if tr \"\\0\" \"\\n\" < /proc/$c/environ | grep -qx RANK=1; then "
+      "kill -9 $c; fi; done; "
+      "wait $L; echo rc=$?; for c in $kids; do kill -0 $c 2>/dev/null && echo alive $c; done; "
+      "true";
+  r = d2l::test::run("timeout 120 sh -c '" + script + "'");
+  EXPECT_NE(r.output.find("rc=1"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("alive"), std::string::npos) << r.output;
+  std::ifstream in(home / "err");
+  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(d2l::test::count_lines(err), 1) << err;
+  EXPECT_NE(err.find("rank 1 of 2 failed (killed by signal 9"), std::string::npos) << err;
 }
