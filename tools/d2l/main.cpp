@@ -31,6 +31,7 @@ constexpr TorchCommand kTorchCommands[] = {
     {"train", "Train a book model on a real data set (LibTorch)"},
     {"bench", "Benchmarks: matmul, train MODEL, loader (LibTorch)"},
     {"summary", "A network's layers: output shapes, parameters, multiply-adds (LibTorch)"},
+    {"fit", "Before renting a GPU: memory, largest batch, epoch time and cost of a run (LibTorch)"},
     {"reproduce",
      "Train the book's networks with its settings; compare with its figures (LibTorch)"},
 };
