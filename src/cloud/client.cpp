@@ -109,6 +109,11 @@ std::string error_advice(const std::string& code, const std::string& action) {
     return "your vCPU quota for this instance family is too low: ask for more in the Service "
            "Quotas console (EC2, `Running On-Demand ... instances`), "
            "https://console.aws.amazon.com/servicequotas/home/services/ec2/quotas";
+  if (code == "ResourceLimitExceeded")
+    return "a SageMaker quota is used up: ask for more in the Service Quotas console "
+           "(SageMaker), or stop or delete instances you do not use";
+  if (code == "ResourceInUse")
+    return "it is in use or busy: `d2l cloud notebook status` shows its state";
   if (code == "MaxSpotInstanceCountExceeded")
     return "your spot quota is used up: ask for more in the Service Quotas console";
   if (code == "InvalidInstanceID.NotFound" || code == "InvalidInstanceID.Malformed")

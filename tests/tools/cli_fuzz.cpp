@@ -102,6 +102,12 @@ std::vector<Target> targets() {
       {{"cloud", "stop-all"}, none, {}},
       {{"cloud", "ssh"}, none, {}},
       {{"cloud", "pull"}, none, {}},
+      {{"cloud", "notebook", "create"}, none, {}},
+      {{"cloud", "notebook", "start"}, none, {}},
+      {{"cloud", "notebook", "stop"}, none, {}},
+      {{"cloud", "notebook", "status"}, none, {}},
+      {{"cloud", "notebook", "url"}, none, {}},
+      {{"cloud", "notebook", "delete"}, none, {}},
       {{"plot"}, none, {}},
       {{"show"}, {"--no-download"}, {}},
       {{}, none, {}},  // d2l itself: --help, --version, junk
@@ -110,6 +116,7 @@ std::vector<Target> targets() {
       {{"notebook"}, none, {}, {}, false},
       {{"autostop"}, none, {}, {}, false},
       {{"cloud"}, none, {}, {}, false},
+      {{"cloud", "notebook"}, none, {}, {}, false},
   };
 }
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@
 #include "d2l/cloud/aws.h"
 #include "d2l/cloud/ec2.h"
 #include "d2l/cloud/launch.h"
+#include "d2l/cloud/sagemaker.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/core/http.h"
@@ -54,6 +57,11 @@ struct Opts {
   std::string user = "ubuntu";
   bool print = false;
   std::string remote, local;
+  // notebook
+  std::string nb_type = "ml.t3.medium";
+  std::string role;
+  std::string lifecycle;
+  std::optional<int> volume_gb;
 };
 
 std::string money(double v) {
@@ -278,6 +286,89 @@ int run_pull(const Opts& o) {
                 t.host + ":" + o.remote, o.local.empty() ? "." : o.local});
 }
 
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw d2l::bad_input(std::string("cloud: ") + what + ": cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void print_notebook(const NotebookInstance& n,
+                    const std::function<std::optional<double>(const std::string&)>& price_of) {
+  const auto price = price_of(n.instance_type);
+  std::cout << n.name << ": " << n.status << ", " << n.instance_type << " ("
+            << (price ? money(*price) + "/hour while InService" : std::string("price unknown"))
+            << ")";
+  if (n.volume_gb) std::cout << ", " << *n.volume_gb << " GiB";
+  if (!n.lifecycle_config.empty()) std::cout << ", on start: " << n.lifecycle_config;
+  if (!n.failure_reason.empty()) std::cout << ", failed: " << n.failure_reason;
+  std::cout << "\n";
+}
+
+int run_notebook_create(const Opts& o) {
+  NotebookRequest r;
+  r.name = o.target;
+  r.instance_type = o.nb_type;
+  r.role_arn = o.role;
+  r.volume_gb = o.volume_gb;
+  if (!o.lifecycle.empty()) r.on_start = read_text_file(o.lifecycle, "--lifecycle");
+  check_notebook_name(r.name);
+  check_notebook_type(r.instance_type);
+  AwsClient client = make_client(o);
+  const auto price = price_lookup(client.region())(r.instance_type);
+  std::cout << "Will create SageMaker notebook instance " << r.name << " (" << r.instance_type
+            << ", " << (price ? money(*price) + "/hour" : std::string("price not in the catalogue"))
+            << " while InService) in " << client.region() << " with role " << r.role_arn
+            << (o.lifecycle.empty() ? "" : ", on-start script " + o.lifecycle) << ".\n";
+  if (!o.yes && !confirm("Create it?")) {
+    std::cout << "Nothing created (answer y, or pass --yes).\n";
+    return 1;
+  }
+  create_notebook(client, r);
+  std::cout << "Created " << r.name << ": it starts now (Pending, then InService); "
+            << "`d2l cloud notebook url " << r.name << "` opens it, `d2l cloud notebook stop "
+            << r.name << "` stops the billing.\n";
+  return 0;
+}
+
+int run_notebook(const Opts& o, const std::string& what) {
+  if (!o.target.empty()) check_notebook_name(o.target);
+  AwsClient client = make_client(o);
+  const auto price_of = price_lookup(client.region());
+  if (what == "status") {
+    if (!o.target.empty()) {
+      print_notebook(describe_notebook(client, o.target), price_of);
+      return 0;
+    }
+    const auto all = list_notebooks(client);
+    if (all.empty()) std::cout << "No notebook instances in " << client.region() << ".\n";
+    for (const auto& n : all) print_notebook(n, price_of);
+    return 0;
+  }
+  if (what == "url") {
+    std::cout << notebook_url(client, o.target) << "\n";
+    return 0;
+  }
+  const NotebookInstance n = describe_notebook(client, o.target);
+  if (what == "delete") {
+    if (n.status != "Stopped" && n.status != "Failed")
+      throw d2l::Error("cloud: " + n.name + " is " + n.status +
+                       ": stop it first (`d2l cloud notebook stop " + n.name + "`)");
+    std::cout << "Will delete notebook instance " << n.name
+              << " and its storage volume (its notebooks and data) for good.\n";
+    if (!o.yes && !confirm("Delete " + n.name + "?")) {
+      std::cout << "Not deleted (answer y, or pass --yes).\n";
+      return 1;
+    }
+    change_notebook(client, n.name, NotebookAction::Delete);
+    std::cout << n.name << ": " << n.status << " -> Deleting\n";
+    return 0;
+  }
+  const bool start = what == "start";
+  change_notebook(client, n.name, start ? NotebookAction::Start : NotebookAction::Stop);
+  std::cout << n.name << ": " << n.status << " -> " << (start ? "Pending" : "Stopping") << "\n";
+  return 0;
+}
+
 int run_stop_all(const Opts& o) {
   AwsClient client = make_client(o);
   std::vector<std::string> ids;
@@ -428,6 +519,34 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::non_empty());
       launch->add_flag("--yes", o->yes, "Do not ask");
       launch->add_flag("--no-wait", o->no_wait, "Do not wait until it runs");
+      auto* nb = cmd.add_subcommand("notebook", "SageMaker notebook instances");
+      nb->require_subcommand(1);
+      auto nb_sub = [&](const char* name, const char* summary, bool named) {
+        auto* sub = nb->add_subcommand(name, summary);
+        common(sub, o);
+        auto* opt = sub->add_option("name", o->target, "Notebook instance name");
+        if (named) opt->required();
+        return sub;
+      };
+      auto* nb_create =
+          nb_sub("create", "Create a notebook instance (asks first unless --yes)", true);
+      nb_create->add_option("--type", o->nb_type, "Instance type (default ml.t3.medium)")
+          ->check(d2l::cli::non_empty());
+      nb_create->add_option("--role", o->role, "IAM role ARN SageMaker assumes for it")->required();
+      nb_create
+          ->add_option("--lifecycle", o->lifecycle, "On-start script (shell), run at each start")
+          ->check(d2l::cli::non_empty());
+      nb_create->add_option("--volume", o->volume_gb, "Storage volume in GiB (5 to 16384)")
+          ->check(d2l::cli::number_in(5, 16384));
+      nb_create->add_flag("--yes", o->yes, "Do not ask");
+      auto* nb_start = nb_sub("start", "Start a stopped notebook instance", true);
+      auto* nb_stop = nb_sub("stop", "Stop it (the billing of its instance stops)", true);
+      auto* nb_status =
+          nb_sub("status", "Its state, type and price (all of them without NAME)", false);
+      auto* nb_url = nb_sub("url", "A presigned URL that opens its Jupyter", true);
+      auto* nb_delete =
+          nb_sub("delete", "Delete a stopped notebook instance (asks unless --yes)", true);
+      nb_delete->add_flag("--yes", o->yes, "Do not ask");
       auto* list = cmd.add_subcommand(
           "list", "Instances of ours (tagged d2l:managed): type, state, uptime, price, cost");
       common(list, o);
@@ -461,7 +580,14 @@ d2l::cli::Registrar reg{
           cmd.add_subcommand("stop-all", "Emergency stop: every running instance of ours");
       common(stop_all, o);
       stop_all->add_flag("--yes", o->yes, "Do not ask");
-      return [o, launch, list, stop, start, term, ssh, pull, stop_all]() -> int {
+      return [o, launch, list, stop, start, term, ssh, pull, stop_all, nb_create, nb_start, nb_stop,
+              nb_status, nb_url, nb_delete]() -> int {
+        if (nb_create->parsed()) return run_notebook_create(*o);
+        if (nb_start->parsed()) return run_notebook(*o, "start");
+        if (nb_stop->parsed()) return run_notebook(*o, "stop");
+        if (nb_status->parsed()) return run_notebook(*o, "status");
+        if (nb_url->parsed()) return run_notebook(*o, "url");
+        if (nb_delete->parsed()) return run_notebook(*o, "delete");
         if (ssh->parsed()) return run_ssh(*o);
         if (pull->parsed()) return run_pull(*o);
         if (launch->parsed()) return run_launch(*o);

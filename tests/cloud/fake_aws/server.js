@@ -20,7 +20,7 @@ const { Sha256 } = require('@aws-crypto/sha256-js');
 
 const empty = () => ({ keys: {}, instances: [], parameters: {}, imds: null, faults: [], keyPairs: {},
                        securityGroups: [], instanceTypes: ['t3.medium', 'g4dn.xlarge', 'g6.xlarge'],
-                       images: { 'ami-0dlami': '/dev/sda1' }, launches: [] });
+                       images: { 'ami-0dlami': '/dev/sda1' }, launches: [], notebooks: {}, lifecycleConfigs: {} });
 let state = empty();
 let stats = { attempts: {}, rejected: 0, requests: [] };
 
@@ -278,6 +278,95 @@ const launchActions = {
   },
 };
 
+// SageMaker notebook instances (JSON protocol).
+function jsonOk(res, obj) {
+  res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+  res.end(JSON.stringify(obj));
+}
+
+function settleNotebooks() {
+  for (const [name, n] of Object.entries(state.notebooks)) {
+    if (n.NotebookInstanceStatus === 'Pending') n.NotebookInstanceStatus = 'InService';
+    else if (n.NotebookInstanceStatus === 'Stopping') n.NotebookInstanceStatus = 'Stopped';
+    else if (n.NotebookInstanceStatus === 'Deleting') delete state.notebooks[name];
+  }
+}
+
+function notebookOr404(b, res) {
+  const n = state.notebooks[b.NotebookInstanceName];
+  if (!n) jsonError(res, 400, 'ValidationException', 'RecordNotFound');
+  return n;
+}
+
+const sagemakerActions = {
+  CreateNotebookInstanceLifecycleConfig(b, res) {
+    const name = b.NotebookInstanceLifecycleConfigName;
+    if (name in state.lifecycleConfigs)
+      return jsonError(res, 400, 'ResourceInUse', 'Unable to create Notebook Instance Lifecycle Config ' + name + ': it already exists');
+    state.lifecycleConfigs[name] = { OnStart: b.OnStart || [], OnCreate: b.OnCreate || [] };
+    jsonOk(res, { NotebookInstanceLifecycleConfigArn: 'arn:aws:sagemaker:us-east-1:123456789012:notebook-instance-lifecycle-config/' + name });
+  },
+  CreateNotebookInstance(b, res) {
+    const name = b.NotebookInstanceName;
+    if (name in state.notebooks) return jsonError(res, 400, 'ResourceInUse', 'Cannot create a duplicate Notebook Instance (' + name + ')');
+    if (!b.RoleArn) return jsonError(res, 400, 'ValidationException', 'RoleArn is required');
+    if (b.LifecycleConfigName && !(b.LifecycleConfigName in state.lifecycleConfigs))
+      return jsonError(res, 400, 'ValidationException', 'Notebook Instance Lifecycle Config does not exist');
+    state.notebooks[name] = { NotebookInstanceName: name, NotebookInstanceStatus: 'Pending', InstanceType: b.InstanceType,
+                              RoleArn: b.RoleArn, VolumeSizeInGB: b.VolumeSizeInGB || 5, Tags: b.Tags || [],
+                              NotebookInstanceLifecycleConfigName: b.LifecycleConfigName,
+                              Url: name + '.notebook.us-east-1.sagemaker.aws', request: b };
+    jsonOk(res, { NotebookInstanceArn: 'arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/' + name.toLowerCase() });
+  },
+  DescribeNotebookInstance(b, res) {
+    const n = notebookOr404(b, res);
+    if (!n) return;
+    const { request, Tags, ...shown } = n;
+    jsonOk(res, Object.assign({ NotebookInstanceArn: 'arn:aws:sagemaker:::notebook-instance/' + n.NotebookInstanceName,
+                                CreationTime: 1.7e9 }, shown));
+  },
+  ListNotebookInstances(b, res) {
+    const names = Object.keys(state.notebooks).sort();
+    const start = Number(b.NextToken || 0), page = state.pageSize || 100;
+    const out = names.slice(start, start + page).map((k) => {
+      const n = state.notebooks[k];
+      return { NotebookInstanceName: k, NotebookInstanceStatus: n.NotebookInstanceStatus, InstanceType: n.InstanceType, Url: n.Url };
+    });
+    const reply = { NotebookInstances: out };
+    if (start + page < names.length) reply.NextToken = String(start + page);
+    jsonOk(res, reply);
+  },
+  StartNotebookInstance(b, res) {
+    const n = notebookOr404(b, res);
+    if (!n) return;
+    if (!['Stopped', 'Failed'].includes(n.NotebookInstanceStatus))
+      return jsonError(res, 400, 'ValidationException', 'Status (' + n.NotebookInstanceStatus + ') not in ([Stopped, Failed]). Unable to transition to (Pending)');
+    n.NotebookInstanceStatus = 'Pending';
+    jsonOk(res, {});
+  },
+  StopNotebookInstance(b, res) {
+    const n = notebookOr404(b, res);
+    if (!n) return;
+    if (n.NotebookInstanceStatus !== 'InService')
+      return jsonError(res, 400, 'ValidationException', 'Status (' + n.NotebookInstanceStatus + ') not in ([InService]). Unable to transition to (Stopping)');
+    n.NotebookInstanceStatus = 'Stopping';
+    jsonOk(res, {});
+  },
+  DeleteNotebookInstance(b, res) {
+    const n = notebookOr404(b, res);
+    if (!n) return;
+    if (!['Stopped', 'Failed'].includes(n.NotebookInstanceStatus))
+      return jsonError(res, 400, 'ValidationException', 'Status (' + n.NotebookInstanceStatus + ') not in ([Stopped, Failed]). Unable to transition to (Deleting)');
+    n.NotebookInstanceStatus = 'Deleting';
+    jsonOk(res, {});
+  },
+  CreatePresignedNotebookInstanceUrl(b, res) {
+    const n = notebookOr404(b, res);
+    if (!n) return;
+    jsonOk(res, { AuthorizedUrl: 'https://' + n.Url + '?authToken=fake-presigned-token-' + b.SessionExpirationDurationInSeconds });
+  },
+};
+
 // Parses `AWS4-HMAC-SHA256 Credential=ID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b,
 // Signature=HEX`.
 function parseAuthorization(h) {
@@ -365,7 +454,8 @@ async function handle(req, res, body) {
     }
     if (req.method === 'GET' && req.url === '/_fake/stats') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify(Object.assign({ instances: state.instances, keyPairs: state.keyPairs,
+      return res.end(JSON.stringify(Object.assign({ notebooks: state.notebooks, lifecycleConfigs: state.lifecycleConfigs,
+                                                    instances: state.instances, keyPairs: state.keyPairs,
                                                     securityGroups: state.securityGroups, launches: state.launches }, stats)));
     }
     res.writeHead(404);
@@ -401,6 +491,10 @@ async function handle2(req, res, body, json, action) {
       if (!(name in state.parameters)) return jsonError(res, 400, 'ParameterNotFound', '');
       res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
       return res.end(JSON.stringify({ Parameter: { Name: name, Type: 'String', Value: state.parameters[name], Version: 1 } }));
+    }
+    if (sagemakerActions[action]) {
+      settleNotebooks();
+      return sagemakerActions[action](JSON.parse(body || '{}'), res);
     }
     return jsonError(res, 400, 'UnknownOperationException', '');
   }

@@ -1,0 +1,150 @@
+// SageMaker notebook instances over the JSON protocol (see d2l/cloud/sagemaker.h).
+#include "d2l/cloud/sagemaker.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "d2l/cloud/ec2.h"
+
+namespace d2l::cloud {
+
+namespace {
+using nlohmann::json;
+
+json call(AwsClient& client, const std::string& action, const json& body) {
+  const std::string reply = client.json(Service::SageMaker, "SageMaker." + action, body.dump());
+  if (reply.empty()) return json::object();
+  try {
+    return json::parse(reply);
+  } catch (const std::exception&) {
+    throw Error("aws sagemaker " + action + ": the reply is not JSON");
+  }
+}
+
+std::string str(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+NotebookInstance from_json(const json& j) {
+  NotebookInstance n;
+  n.name = str(j, "NotebookInstanceName");
+  n.status = str(j, "NotebookInstanceStatus");
+  n.instance_type = str(j, "InstanceType");
+  n.url = str(j, "Url");
+  n.failure_reason = str(j, "FailureReason");
+  n.lifecycle_config = str(j, "NotebookInstanceLifecycleConfigName");
+  if (j.contains("VolumeSizeInGB") && j["VolumeSizeInGB"].is_number_integer())
+    n.volume_gb = j["VolumeSizeInGB"].get<int>();
+  return n;
+}
+}  // namespace
+
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
+                       (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+void check_notebook_name(const std::string& name) {
+  static const std::regex shape("[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+  if (!std::regex_match(name, shape))
+    throw bad_input("cloud: '" + name +
+                    "' is not a notebook instance name (letters, digits and hyphens, at most 63, "
+                    "starting and ending with a letter or digit)");
+}
+
+void check_notebook_type(const std::string& type) {
+  static const std::regex shape("ml\\.[a-z][a-z0-9-]*\\.[0-9]*x?(large|medium|small|xlarge)");
+  if (!std::regex_match(type, shape))
+    throw bad_input("cloud: '" + type +
+                    "' is not a SageMaker notebook type (like ml.t3.medium or ml.g4dn.xlarge)");
+}
+
+void create_notebook(AwsClient& client, const NotebookRequest& r) {
+  check_notebook_name(r.name);
+  check_notebook_type(r.instance_type);
+  if (r.role_arn.rfind("arn:", 0) != 0)
+    throw bad_input("cloud: --role: '" + r.role_arn +
+                    "' is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
+  if (r.volume_gb && (*r.volume_gb < 5 || *r.volume_gb > 16384))
+    throw bad_input("cloud: --volume: " + std::to_string(*r.volume_gb) +
+                    " GiB is outside SageMaker's 5 to 16384");
+  const std::string script = r.on_start.empty() ? "" : base64(r.on_start);
+  if (script.size() > 16384)
+    throw bad_input("cloud: the lifecycle script is " + std::to_string(r.on_start.size()) +
+                    " bytes: SageMaker takes at most 16384 characters of base64 (about 12 KB)");
+  const json tags = json::array({{{"Key", kManagedTag}, {"Value", "1"}}});
+  json body = {{"NotebookInstanceName", r.name},
+               {"InstanceType", r.instance_type},
+               {"RoleArn", r.role_arn},
+               {"Tags", tags}};
+  if (r.volume_gb) body["VolumeSizeInGB"] = *r.volume_gb;
+  if (!script.empty()) {
+    const std::string config = r.name + "-on-start";
+    call(client, "CreateNotebookInstanceLifecycleConfig",
+         {{"NotebookInstanceLifecycleConfigName", config},
+          {"OnStart", json::array({{{"Content", script}}})}});
+    body["LifecycleConfigName"] = config;
+  }
+  call(client, "CreateNotebookInstance", body);
+}
+
+NotebookInstance describe_notebook(AwsClient& client, const std::string& name) {
+  return from_json(call(client, "DescribeNotebookInstance", {{"NotebookInstanceName", name}}));
+}
+
+std::vector<NotebookInstance> list_notebooks(AwsClient& client) {
+  std::vector<NotebookInstance> out;
+  std::string token;
+  do {
+    json body = json::object();
+    if (!token.empty()) body["NextToken"] = token;
+    const json r = call(client, "ListNotebookInstances", body);
+    if (r.contains("NotebookInstances") && r["NotebookInstances"].is_array())
+      for (const auto& j : r["NotebookInstances"]) out.push_back(from_json(j));
+    token = str(r, "NextToken");
+  } while (!token.empty());
+  return out;
+}
+
+void change_notebook(AwsClient& client, const std::string& name, NotebookAction action) {
+  const char* what = action == NotebookAction::Start  ? "StartNotebookInstance"
+                     : action == NotebookAction::Stop ? "StopNotebookInstance"
+                                                      : "DeleteNotebookInstance";
+  call(client, what, {{"NotebookInstanceName", name}});
+}
+
+std::string notebook_url(AwsClient& client, const std::string& name, int session_s) {
+  const json r =
+      call(client, "CreatePresignedNotebookInstanceUrl",
+           {{"NotebookInstanceName", name}, {"SessionExpirationDurationInSeconds", session_s}});
+  const std::string url = str(r, "AuthorizedUrl");
+  if (url.empty())
+    throw Error("aws sagemaker CreatePresignedNotebookInstanceUrl: the reply has no URL");
+  return url;
+}
+
+}  // namespace d2l::cloud
