@@ -478,3 +478,23 @@ TEST(TrainCli, NprocBadInputAndAKilledWorker) {
   EXPECT_EQ(d2l::test::count_lines(err), 1) << err;
   EXPECT_NE(err.find("rank 1 of 2 failed (killed by signal 9"), std::string::npos) << err;
 }
+
+TEST(TrainCli, ACheckpointOfTwoProcessesResumesWithOneAndWithThree) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string base = cli_env(home) + d2l::test::bin("d2l") +
+                           " train mlp --threads 1 --batch-size 32 -q --no-chart --data-dir " +
+                           home.str() + " ";
+  auto r = d2l::test::run(base + "--epochs 2 --out " + home / "whole");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto whole = read_json(home / "whole/metrics.json");
+  r = d2l::test::run(base + "--epochs 1 --nproc 2 --out " + home / "a");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::filesystem::copy(home / "a", home / "b");
+  r = d2l::test::run(base + "--epochs 2 --resume " + home / "a");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_same_metrics(read_json(home / "a/metrics.json"), whole, "2 then 1 process");
+  r = d2l::test::run(base + "--epochs 2 --nproc 3 --resume " + home / "b");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_same_metrics(read_json(home / "b/metrics.json"), whole, "2 then 3 processes");
+}
