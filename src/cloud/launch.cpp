@@ -150,6 +150,15 @@ Instance run_instance(AwsClient& client, const LaunchRequest& r) {
     p.emplace_back("BlockDeviceMapping.1.Ebs.VolumeType", "gp3");
     p.emplace_back("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true");
   }
+  if (!r.user_data.empty()) {
+    const std::string encoded = base64(r.user_data);
+    if (encoded.size() > 16384)
+      throw bad_input("cloud: the user data is " + std::to_string(encoded.size()) +
+                      " bytes in base64: EC2 takes at most 16384");
+    p.emplace_back("UserData", encoded);
+  }
+  if (!r.shutdown_behavior.empty())
+    p.emplace_back("InstanceInitiatedShutdownBehavior", r.shutdown_behavior);
   if (r.spot) {
     p.emplace_back("InstanceMarketOptions.MarketType", "spot");
     p.emplace_back("InstanceMarketOptions.SpotOptions.SpotInstanceType", "one-time");

@@ -103,9 +103,9 @@ class CloudSdkOracle : public ::testing::Test {
 }  // namespace
 
 TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
-  RunResult r =
-      d2l("launch g4dn.xlarge --name exp1 --disk 100 --spot --ssh-from 203.0.113.7/32 "
-          "--yes");
+  RunResult r = d2l(
+      "launch g4dn.xlarge --name exp1 --disk 100 --spot --autostop 2h --ssh-from 203.0.113.7/32 "
+      "--yes");
   ASSERT_EQ(r.code, 0) << r.output;
   ASSERT_EQ(d2l("list").code, 0);
   ASSERT_EQ(d2l("stop exp1").code, 0);
@@ -173,6 +173,8 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
        {"KeyName", "d2l-us-east-1"},
        {"SecurityGroupIds", {group}},
        {"ClientToken", token},
+       {"UserData", st["instances"][0]["params"]["UserData"]},
+       {"InstanceInitiatedShutdownBehavior", "terminate"},
        {"TagSpecifications",
         {{{"ResourceType", "instance"}, {"Tags", named_tags}},
          {{"ResourceType", "volume"}, {"Tags", named_tags}}}},

@@ -21,6 +21,7 @@
 #include "d2l/cloud/ec2.h"
 #include "d2l/cloud/launch.h"
 #include "d2l/cloud/sagemaker.h"
+#include "d2l/cloud/self_stop.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/core/http.h"
@@ -53,6 +54,8 @@ struct Opts {
   std::string security_group = "d2l-ssh";
   bool no_wait = false;
   bool cleanup = false;
+  std::string autostop;  // "" = no self-stop
+  bool autostop_terminate = false;
   // ssh, pull
   std::string user = "ubuntu";
   bool print = false;
@@ -420,6 +423,16 @@ std::string caller_cidr() {
 int run_launch(const Opts& o) {
   // Everything that can be checked without AWS is checked first.
   if (!o.ssh_from.empty()) check_cidr(o.ssh_from);
+  std::string user_data, behavior;
+  double idle_s = 0;
+  if (!o.autostop.empty()) {
+    idle_s = d2l::parse_duration(o.autostop);
+    user_data = self_stop_user_data(idle_s);
+    // A one-time spot instance cannot stop: its shutdown terminates it.
+    behavior = o.spot || o.autostop_terminate ? "terminate" : "stop";
+  } else if (o.autostop_terminate) {
+    throw d2l::bad_input("cloud: --autostop-terminate needs --autostop DURATION");
+  }
   AwsClient client = make_client(o);
   const auto price_of = price_lookup(client.region());
   const std::optional<double> price = price_of(o.type);
@@ -439,6 +452,10 @@ int run_launch(const Opts& o) {
             << " (" << key_file << ")\n  security group " << o.security_group << ": SSH from "
             << cidr << " only\n";
   if (o.disk_gb > 0) std::cout << "  root volume " << o.disk_gb << " GiB (gp3)\n";
+  if (!user_data.empty())
+    std::cout << "  self-stop: shuts down after " << d2l::format_duration(idle_s)
+              << " idle (GPU, SSH, d2l train, load), which "
+              << (behavior == "stop" ? "stops" : "terminates") << " it\n";
   if (o.spot)
     std::cout << "A spot instance can be interrupted with two minutes' notice and is then "
                  "terminated: train with checkpoints and continue with `d2l train --resume`.\n";
@@ -457,6 +474,8 @@ int run_launch(const Opts& o) {
   r.disk_gb = o.disk_gb;
   r.spot = o.spot;
   r.client_token = new_client_token();
+  r.user_data = user_data;
+  r.shutdown_behavior = behavior;
   const Instance launched = run_instance(client, r);
   std::cout << "Launched " << launched.id << " (" << state_name(launched.state) << ")\n";
   if (o.no_wait) return 0;
@@ -519,6 +538,12 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::non_empty());
       launch->add_flag("--yes", o->yes, "Do not ask");
       launch->add_flag("--no-wait", o->no_wait, "Do not wait until it runs");
+      launch
+          ->add_option("--autostop", o->autostop,
+                       "Shut down after this long idle (e.g. 2h; 10m to 30d): stops it")
+          ->check(d2l::cli::non_empty());
+      launch->add_flag("--autostop-terminate", o->autostop_terminate,
+                       "With --autostop: terminate instead of stop (always so for --spot)");
       auto* nb = cmd.add_subcommand("notebook", "SageMaker notebook instances");
       nb->require_subcommand(1);
       auto nb_sub = [&](const char* name, const char* summary, bool named) {

@@ -148,6 +148,9 @@ class AwsClient {
   int last_attempts_ = 0;
 };
 
+/// Standard base64 (RFC 4648, with padding), as AWS takes user data and lifecycle scripts.
+std::string base64(const std::string& bytes);
+
 /// The value of an SSM parameter (`GetParameter`), e.g. the latest Deep Learning AMI's id from
 /// `/aws/service/deeplearning/ami/...`. Throws AwsError (`ParameterNotFound`: names it).
 std::string ssm_get_parameter(AwsClient& client, const std::string& name);

@@ -24,6 +24,9 @@ struct LaunchRequest {
   int disk_gb = 0;                ///< root volume size, GiB (0 = the AMI's)
   bool spot = false;              ///< a one-time spot instance (interrupted: terminated)
   std::string client_token;       ///< idempotency token; "" = a new random one
+  std::string user_data;          ///< a script run at first boot (sent base64), "" = none
+  /// What a shutdown from inside does: `stop` or `terminate`; "" = EC2's default (stop).
+  std::string shutdown_behavior;
 };
 
 /// A random ClientToken (32 hexadecimal digits).

@@ -61,7 +61,4 @@ void change_notebook(AwsClient& client, const std::string& name, NotebookAction 
 /// `session_s` seconds of session. It carries a token: show it only to the user who asked.
 std::string notebook_url(AwsClient& client, const std::string& name, int session_s = 43200);
 
-/// Standard base64 (RFC 4648, with padding).
-std::string base64(const std::string& bytes);
-
 }  // namespace d2l::cloud
