@@ -350,15 +350,16 @@ pid_t start_worker(const LaunchOptions& o, std::int64_t rank, int port, int err_
     const std::string name = kv.substr(0, kv.find('='));
     if (name == "RANK" || name == "LOCAL_RANK" || name == "WORLD_SIZE" ||
         name == "LOCAL_WORLD_SIZE" || name == "MASTER_ADDR" || name == "MASTER_PORT" ||
-        name == "TORCHELASTIC_USE_AGENT_STORE" || name == "OMP_NUM_THREADS")
+        name == "TORCHELASTIC_USE_AGENT_STORE" || name == "OMP_NUM_THREADS" || name == "GROUP_RANK")
       continue;
     env.push_back(kv);
   }
-  env.push_back("RANK=" + std::to_string(rank));
+  env.push_back("RANK=" + std::to_string(o.node_rank * o.nproc + rank));
   env.push_back("LOCAL_RANK=" + std::to_string(rank));
-  env.push_back("WORLD_SIZE=" + std::to_string(o.nproc));
+  env.push_back("WORLD_SIZE=" + std::to_string(o.nnodes * o.nproc));
   env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(o.nproc));
-  env.push_back("MASTER_ADDR=127.0.0.1");
+  env.push_back("GROUP_RANK=" + std::to_string(o.node_rank));
+  env.push_back("MASTER_ADDR=" + o.master_addr);
   env.push_back("MASTER_PORT=" + std::to_string(port));
   env.push_back("TORCHELASTIC_USE_AGENT_STORE=True");
   env.push_back("OMP_NUM_THREADS=" + std::to_string(threads_each));
@@ -400,20 +401,31 @@ pid_t start_worker(const LaunchOptions& o, std::int64_t rank, int port, int err_
 int launch_workers(const LaunchOptions& o) {
   if (o.nproc < 1) throw bad_input("--nproc must be at least 1, got " + std::to_string(o.nproc));
   if (o.argv.empty()) throw Error("train --nproc: no worker command");
-  // The launcher hosts the store (as torchrun's agent does) on a port the system picks.
-  c10d::TCPStoreOptions so;
-  so.port = 0;
-  so.isServer = true;
-  so.numWorkers = static_cast<std::size_t>(o.nproc);
-  so.waitWorkers = false;
-  so.timeout = to_ms(o.timeout_s);
+  if (o.nnodes < 1 || o.node_rank < 0 || o.node_rank >= o.nnodes)
+    throw bad_input("--node-rank must be in 0.." + std::to_string(o.nnodes - 1) + ", got " +
+                    std::to_string(o.node_rank));
+  if (o.nnodes > 1 && (o.master_port < 1 || o.master_port > 65535))
+    throw bad_input("--nnodes " + std::to_string(o.nnodes) +
+                    " needs --master-port, the port of node 0's store (1..65535)");
+  // Node 0's launcher hosts the store (as torchrun's agent does), on a port the system picks
+  // when there is one machine.
   c10::intrusive_ptr<c10d::TCPStore> store;
-  try {
-    store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
-  } catch (const std::exception& e) {
-    throw Error("train --nproc: cannot start the store on 127.0.0.1: " + short_what(e));
+  int port = o.master_port;
+  if (o.node_rank == 0) {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(o.nnodes > 1 ? o.master_port : 0);
+    so.isServer = true;
+    so.numWorkers = static_cast<std::size_t>(o.nnodes * o.nproc);
+    so.waitWorkers = false;
+    so.timeout = to_ms(o.timeout_s);
+    try {
+      store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+    } catch (const std::exception& e) {
+      throw Error("train --nproc: cannot start the store on port " + std::to_string(so.port) +
+                  ": " + short_what(e));
+    }
+    port = store->getPort();
   }
-  const int port = store->getPort();
   const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
   const std::int64_t threads_each = std::max<std::int64_t>(1, cores / o.nproc);
 
@@ -499,8 +511,9 @@ int launch_workers(const LaunchOptions& o) {
     if (why.rfind("d2l: ", 0) == 0) why = why.substr(5);
     if (why.rfind("error: ", 0) == 0) why = why.substr(7);
     std::fprintf(stderr, "d2l: train: rank %lld of %lld failed (%s)%s%s; stopped the others\n",
-                 static_cast<long long>(w.rank), static_cast<long long>(o.nproc),
-                 describe_status(*w.status).c_str(), why.empty() ? "" : ": ", why.c_str());
+                 static_cast<long long>(o.node_rank * o.nproc + w.rank),
+                 static_cast<long long>(o.nnodes * o.nproc), describe_status(*w.status).c_str(),
+                 why.empty() ? "" : ": ", why.c_str());
     std::fflush(stderr);
     const int st = *w.status;
     return WIFEXITED(st) && WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : 1;

@@ -498,3 +498,29 @@ TEST(TrainCli, ACheckpointOfTwoProcessesResumesWithOneAndWithThree) {
   ASSERT_EQ(r.code, 0) << r.output;
   expect_same_metrics(read_json(home / "b/metrics.json"), whole, "2 then 3 processes");
 }
+
+TEST(TrainCli, TwoNodesOfOneProcessEachMatchOneProcess) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string base = cli_env(home) + d2l::test::bin("d2l") +
+                           " train mlp --threads 1 --epochs 1 --max-steps 6 --batch-size 32 -q "
+                           "--no-chart --data-dir " +
+                           home.str() + " ";
+  auto r = d2l::test::run(base + "--out " + home / "one");
+  ASSERT_EQ(r.code, 0) << r.output;
+  // Two launchers as on two machines, here both on loopback; node 0 hosts the store.
+  const std::string nodes = "--nproc 1 --nnodes 2 --master-addr 127.0.0.1 --master-port " +
+                            std::to_string(free_port()) + " --dist-timeout 30 ";
+  r = d2l::test::run("sh -c '" + base + nodes + "--node-rank 1 --out " + home / "n1" + " & " +
+                     base + nodes + "--node-rank 0 --out " + home / "n0" +
+                     "; s=$?; wait $! || s=1; exit $s'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_same_metrics(read_json(home / "n0/metrics.json"), read_json(home / "one/metrics.json"),
+                      "--nnodes 2");
+  EXPECT_FALSE(std::filesystem::exists(home / "n1")) << "node 1's rank wrote a run folder";
+  r = d2l::test::run(base + "--nproc 1 --nnodes 2 --node-rank 2 --master-port 5 --out " +
+                     home / "bad");
+  EXPECT_EQ(r.code, 2) << r.output;
+  r = d2l::test::run(base + "--nproc 1 --node-rank 1 --out " + home / "bad");
+  EXPECT_EQ(r.code, 2) << r.output;
+}

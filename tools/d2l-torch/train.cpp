@@ -24,7 +24,9 @@ struct TrainCli {
   std::int64_t seed = 0, step_epochs = 0;
   std::string optimizer, schedule;
   bool nesterov = false;
-  std::int64_t nproc = 0;
+  std::int64_t nproc = 0, nnodes = 1, node_rank = 0;
+  int master_port = 0;
+  std::string master_addr = "127.0.0.1";
   double dist_timeout = 60;
   CLI::Option *nproc_opt = nullptr, *timeout_opt = nullptr;
   CLI::Option *epochs_opt = nullptr, *batch_opt = nullptr, *resize_opt = nullptr,
@@ -64,7 +66,7 @@ void list_models(bool json) {
   std::printf("data sets: fashion-mnist, mnist, cifar10\n");
 }
 
-// This program's command line as it was started (from /proc), without `--nproc N`, for the
+// This program's command line as it was started (from /proc), without the launcher's flags, for the
 // workers; argv[0] becomes the path of this very program.
 std::vector<std::string> worker_argv() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -83,13 +85,22 @@ std::vector<std::string> worker_argv() {
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) throw d2l::Error("train --nproc: cannot read /proc/self/exe");
   out.emplace_back(exe, static_cast<std::size_t>(n));
+  // The launcher's own flags (each with a value) stay with the launcher.
+  const char* const own[] = {"--nproc", "--nnodes", "--node-rank", "--master-addr",
+                             "--master-port"};
   for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--nproc") {
-      ++i;
-      continue;
+    bool skip = false;
+    for (const char* f : own) {
+      const std::string flag = f;
+      if (args[i] == flag) {
+        ++i;
+        skip = true;
+      } else if (args[i].rfind(flag + "=", 0) == 0) {
+        skip = true;
+      }
+      if (skip) break;
     }
-    if (args[i].rfind("--nproc=", 0) == 0) continue;
-    out.push_back(args[i]);
+    if (!skip) out.push_back(args[i]);
   }
   return out;
 }
@@ -127,12 +138,16 @@ int run_train(TrainCli& c) {
       throw d2l::bad_input("--nproc must be at least 1, got " + std::to_string(c.nproc));
     if (c.nproc > 1024)
       throw d2l::bad_input("--nproc must be at most 1024, got " + std::to_string(c.nproc));
+    if (c.nnodes == 1 && (c.node_rank != 0 || c.master_port != 0 || c.master_addr != "127.0.0.1"))
+      throw d2l::bad_input("--node-rank, --master-addr and --master-port are for --nnodes > 1");
     if (d2l::distributed_from_env())
       throw d2l::bad_input(
           "--nproc starts its own workers; it cannot run under a launcher (RANK or "
           "WORLD_SIZE is set)");
+    if (c.nnodes < 1)
+      throw d2l::bad_input("--nnodes must be at least 1, got " + std::to_string(c.nnodes));
     d2l::DistributedOptions d;  // for plan_run's checks only
-    d.world_size = c.nproc;
+    d.world_size = c.nproc * c.nnodes;
     d.timeout_s = c.dist_timeout;
     o.distributed = d;
   } else {
@@ -150,6 +165,10 @@ int run_train(TrainCli& c) {
     d2l::LaunchOptions lo;
     lo.argv = worker_argv();
     lo.nproc = c.nproc;
+    lo.nnodes = c.nnodes;
+    lo.node_rank = c.node_rank;
+    lo.master_addr = c.master_addr;
+    lo.master_port = c.master_port;
     lo.timeout_s = c.dist_timeout;
     // A fresh run's default folder is named once, here, so that every worker writes the same.
     if (o.out.empty() && o.resume.empty() && !plan.out.empty()) {
@@ -256,6 +275,14 @@ d2l::cli::Registrar reg{
           "--nproc", c->nproc,
           "Train data-parallel in N worker processes on this machine (a launcher: the cores "
           "are split between them; --batch-size stays the global batch)");
+      cmd.add_option("--nnodes", c->nnodes,
+                     "With --nproc: machines taking part, each running the same command "
+                     "(default 1)");
+      cmd.add_option("--node-rank", c->node_rank, "With --nnodes: this machine's index, 0..M-1");
+      cmd.add_option("--master-addr", c->master_addr,
+                     "With --nnodes: the address of node 0, which hosts the store");
+      cmd.add_option("--master-port", c->master_port,
+                     "With --nnodes: the port of node 0's store, 1..65535");
       c->timeout_opt =
           cmd.add_option("--dist-timeout", c->dist_timeout,
                          "Seconds a worker waits for the others (rendezvous, every step) before "

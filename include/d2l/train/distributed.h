@@ -98,23 +98,30 @@ class Distributed {
 /// What `d2l train --nproc N` does: starts N workers on this machine and waits for them.
 struct LaunchOptions {
   std::vector<std::string> argv;  ///< a worker's command line (argv[0]: the program's path)
-  std::int64_t nproc = 1;         ///< workers to start
-  double timeout_s = 60;          ///< the workers' --dist-timeout (their rendezvous too)
+  std::int64_t nproc = 1;         ///< workers to start (on this machine)
+  /// Several machines, each running this launcher with the same nproc: workers get RANK
+  /// node_rank * nproc + LOCAL_RANK of nnodes * nproc. Node 0's launcher hosts the store on
+  /// master_port; the others' workers reach it at master_addr.
+  std::int64_t nnodes = 1;
+  std::int64_t node_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 0;    ///< 0: a free port (one machine only)
+  double timeout_s = 60;  ///< the workers' --dist-timeout (their rendezvous too)
   /// Grace between SIGTERM and SIGKILL for the other workers once one has failed.
   double kill_grace_s = 5;
 };
 
 /// Starts `nproc` workers as direct children, each in its own process group with RANK,
-/// LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1, MASTER_PORT and
-/// TORCHELASTIC_USE_AGENT_STORE=True in its environment: the launcher hosts the TCPStore on a free
-/// port, as torchrun's agent does. Rank 0's stdout is ours, the others' is /dev/null; their stderr
-/// is forwarded line by line, except each one's last line, held back until it exits. Forwards
-/// SIGINT and SIGTERM (the caller installs nothing; this installs handlers while it runs). When
-/// a worker exits non-zero the others get SIGTERM, then SIGKILL after kill_grace_s, and one
-/// line on stderr names the rank and why ("d2l: train: rank 1 failed (killed by signal 9)...").
-/// Returns the exit code for the launcher: 0 when all finished, 130 when stopped by a signal,
-/// else the failed worker's code (1 for one killed by a signal). Workers die with the launcher
-/// (PR_SET_PDEATHSIG).
+/// LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT and
+/// TORCHELASTIC_USE_AGENT_STORE=True in its environment: node 0's launcher hosts the TCPStore (on
+/// a free port with one machine), as torchrun's agent does. Rank 0's stdout is ours, the others' is
+/// /dev/null; their stderr is forwarded line by line, except each one's last line, held back until
+/// it exits. Forwards SIGINT and SIGTERM (the caller installs nothing; this installs handlers while
+/// it runs). When a worker exits non-zero the others get SIGTERM, then SIGKILL after kill_grace_s,
+/// and one line on stderr names the rank and why ("d2l: train: rank 1 failed (killed by signal
+/// 9)..."). Returns the exit code for the launcher: 0 when all finished, 130 when stopped by a
+/// signal, else the failed worker's code (1 for one killed by a signal). Workers die with the
+/// launcher (PR_SET_PDEATHSIG).
 int launch_workers(const LaunchOptions& options);
 
 /// The book's `split_batch`: splits X and y along the first dimension into one part per device
