@@ -43,17 +43,31 @@ std::string service_name(Service service) {
       return "ssm";
     case Service::SageMaker:
       return "sagemaker";
+    case Service::Sts:
+      return "sts";
+    case Service::Budgets:
+      return "budgets";
+    case Service::CostExplorer:
+      return "ce";
   }
   return "ec2";
 }
 
+std::string signing_region(Service service, const std::string& region) {
+  return service == Service::Budgets || service == Service::CostExplorer ? "us-east-1" : region;
+}
+
 std::string endpoint_url(Service service, const std::string& region) {
-  std::string url = env(("AWS_ENDPOINT_URL_" + upper(service_name(service))).c_str());
+  const std::string suffix =
+      service == Service::CostExplorer ? "COST_EXPLORER" : upper(service_name(service));
+  std::string url = env(("AWS_ENDPOINT_URL_" + suffix).c_str());
   if (url.empty()) url = env("AWS_ENDPOINT_URL");
   if (!url.empty()) {
     while (url.back() == '/') url.pop_back();
     return url + "/";
   }
+  if (service == Service::Budgets) return "https://budgets.amazonaws.com/";
+  if (service == Service::CostExplorer) return "https://ce.us-east-1.amazonaws.com/";
   const std::string host = service == Service::SageMaker ? "api.sagemaker" : service_name(service);
   const std::string domain = region.rfind("cn-", 0) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
   return "https://" + host + "." + region + "." + domain + "/";
@@ -109,6 +123,12 @@ std::string error_advice(const std::string& code, const std::string& action) {
     return "your vCPU quota for this instance family is too low: ask for more in the Service "
            "Quotas console (EC2, `Running On-Demand ... instances`), "
            "https://console.aws.amazon.com/servicequotas/home/services/ec2/quotas";
+  if (code == "DuplicateRecordException")
+    return "a budget of that name exists: pick another --name or delete it in the Billing "
+           "console (Budgets)";
+  if (code == "DataUnavailableException")
+    return "Cost Explorer has no data yet: it needs to be opened once in the Billing console "
+           "and then takes up to 24 hours";
   if (code == "ResourceLimitExceeded")
     return "a SageMaker quota is used up: ask for more in the Service Quotas console "
            "(SageMaker), or stop or delete instances you do not use";
@@ -145,7 +165,7 @@ AwsClient::Reply AwsClient::send(Service service, const std::string& action,
                                  bool json_protocol) {
   HttpOptions o;
   o.timeout_s = 30;
-  o.aws_sigv4 = "aws:amz:" + region_ + ":" + service_name(service);
+  o.aws_sigv4 = "aws:amz:" + signing_region(service, region_) + ":" + service_name(service);
   o.credentials = credentials_.access_key_id + ":" + credentials_.secret_access_key;
   o.aws_session_token = credentials_.session_token;
   HttpClient http(o);
@@ -221,7 +241,8 @@ AwsClient::Reply AwsClient::send(Service service, const std::string& action,
 
 XmlNode AwsClient::query(Service service, const std::string& action,
                          const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string body = "Action=" + url_encode(action) + "&Version=2016-11-15";
+  const char* version = service == Service::Sts ? "2011-06-15" : "2016-11-15";
+  std::string body = "Action=" + url_encode(action) + "&Version=" + version;
   for (const auto& [k, v] : params) body += "&" + url_encode(k) + "=" + url_encode(v);
   const Reply r =
       send(service, action, {"Content-Type: application/x-www-form-urlencoded; charset=utf-8"},

@@ -102,6 +102,8 @@ std::vector<Target> targets() {
       {{"cloud", "stop-all"}, none, {}},
       {{"cloud", "ssh"}, none, {}},
       {{"cloud", "pull"}, none, {}},
+      {{"cloud", "budget", "set"}, none, {}},
+      {{"cloud", "budget", "check"}, none, {}},
       {{"cloud", "notebook", "create"}, none, {}},
       {{"cloud", "notebook", "start"}, none, {}},
       {{"cloud", "notebook", "stop"}, none, {}},
@@ -117,6 +119,7 @@ std::vector<Target> targets() {
       {{"autostop"}, none, {}, {}, false},
       {{"cloud"}, none, {}, {}, false},
       {{"cloud", "notebook"}, none, {}, {}, false},
+      {{"cloud", "budget"}, none, {}, {}, false},
   };
 }
 

@@ -18,6 +18,7 @@
 
 #include "../common/command.h"
 #include "d2l/cloud/aws.h"
+#include "d2l/cloud/billing.h"
 #include "d2l/cloud/ec2.h"
 #include "d2l/cloud/launch.h"
 #include "d2l/cloud/sagemaker.h"
@@ -65,6 +66,9 @@ struct Opts {
   std::string role;
   std::string lifecycle;
   std::optional<int> volume_gb;
+  // budget
+  BudgetRequest budget;
+  std::string alerts = "50,80,90";
 };
 
 std::string money(double v) {
@@ -372,6 +376,62 @@ int run_notebook(const Opts& o, const std::string& what) {
   return 0;
 }
 
+// Budgets and Cost Explorer are global: any region will do, us-east-1 when none is set.
+AwsClient make_global_client(const Opts& o) {
+  const AwsSettings s = settings_of(o);
+  std::string region;
+  try {
+    region = resolve_region(s);
+  } catch (const d2l::Error& e) {
+    if (e.kind() == d2l::Error::Kind::BadInput) throw;
+    region = "us-east-1";
+  }
+  return AwsClient(resolve_credentials(s), region);
+}
+
+int run_budget_set(Opts o) {
+  o.budget.thresholds_pct.clear();
+  std::size_t start = 0;
+  while (start <= o.alerts.size()) {
+    const auto comma = o.alerts.find(',', start);
+    const std::string item =
+        o.alerts.substr(start, comma == std::string::npos ? comma : comma - start);
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0')
+      throw d2l::bad_input("cloud: --alerts: '" + o.alerts +
+                           "' is not a list of percentages like 50,80,90");
+    o.budget.thresholds_pct.push_back(v);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  check_budget(o.budget);
+  AwsClient client = make_global_client(o);
+  const std::string account = account_id(client);
+  std::cout << "Will create AWS budget " << o.budget.name << ": " << money(o.budget.monthly_usd)
+            << " a month for account " << account << ", e-mail to " << o.budget.email << " at "
+            << o.alerts << " % of actual spend.\n";
+  create_budget(client, account, o.budget);
+  std::cout << "Created: AWS e-mails " << o.budget.email
+            << " when actual spend crosses each threshold.\n";
+  return 0;
+}
+
+int run_budget_check(const Opts& o) {
+  AwsClient client = make_global_client(o);
+  const std::string account = account_id(client);
+  const BudgetStatus b = describe_budget(client, account, o.budget.name);
+  const double spent = month_to_date_spend(client, std::time(nullptr));
+  std::cout << "Budget " << o.budget.name << ": " << money(b.limit_usd) << " a month\n"
+            << "  spent this month (Cost Explorer): " << money(spent);
+  if (b.limit_usd > 0) std::cout << " (" << static_cast<int>(100 * spent / b.limit_usd) << " %)";
+  std::cout << "\n";
+  if (b.forecast_usd)
+    std::cout << "  forecast for the month (AWS Budgets): " << money(*b.forecast_usd)
+              << (*b.forecast_usd > b.limit_usd ? "  over the budget" : "") << "\n";
+  return 0;
+}
+
 int run_stop_all(const Opts& o) {
   AwsClient client = make_client(o);
   std::vector<std::string> ids;
@@ -572,6 +632,20 @@ d2l::cli::Registrar reg{
       auto* nb_delete =
           nb_sub("delete", "Delete a stopped notebook instance (asks unless --yes)", true);
       nb_delete->add_flag("--yes", o->yes, "Do not ask");
+      auto* budget = cmd.add_subcommand("budget", "AWS Budgets alerts and this month's spend");
+      budget->require_subcommand(1);
+      auto* bset = budget->add_subcommand("set", "Create a monthly AWS budget with e-mail alerts");
+      common(bset, o);
+      bset->add_option("--monthly", o->budget.monthly_usd, "USD per month")
+          ->required()
+          ->check(d2l::cli::positive_up_to(1e9));
+      bset->add_option("--email", o->budget.email, "Who gets the alerts")->required();
+      bset->add_option("--alerts", o->alerts, "Thresholds in % of actual spend (default 50,80,90)");
+      bset->add_option("--name", o->budget.name, "Budget name (default d2l-monthly)");
+      auto* bcheck = budget->add_subcommand(
+          "check", "This month's spend (Cost Explorer) against the AWS budget");
+      common(bcheck, o);
+      bcheck->add_option("--name", o->budget.name, "Budget name (default d2l-monthly)");
       auto* list = cmd.add_subcommand(
           "list", "Instances of ours (tagged d2l:managed): type, state, uptime, price, cost");
       common(list, o);
@@ -606,7 +680,9 @@ d2l::cli::Registrar reg{
       common(stop_all, o);
       stop_all->add_flag("--yes", o->yes, "Do not ask");
       return [o, launch, list, stop, start, term, ssh, pull, stop_all, nb_create, nb_start, nb_stop,
-              nb_status, nb_url, nb_delete]() -> int {
+              nb_status, nb_url, nb_delete, bset, bcheck]() -> int {
+        if (bset->parsed()) return run_budget_set(*o);
+        if (bcheck->parsed()) return run_budget_check(*o);
         if (nb_create->parsed()) return run_notebook_create(*o);
         if (nb_start->parsed()) return run_notebook(*o, "start");
         if (nb_stop->parsed()) return run_notebook(*o, "stop");

@@ -68,15 +68,21 @@ std::string resolve_region(const AwsSettings& settings = {});
 void check_region(const std::string& region);
 
 /// The AWS services d2l calls.
-enum class Service { Ec2, Ssm, SageMaker };
+enum class Service { Ec2, Ssm, SageMaker, Sts, Budgets, CostExplorer };
 
-/// The service's name as in a signature scope and `AWS_ENDPOINT_URL_<NAME>`: `ec2`, `ssm`,
-/// `sagemaker`.
+/// The service's name as in a signature scope: `ec2`, `ssm`, `sagemaker`, `sts`, `budgets`,
+/// `ce`.
 std::string service_name(Service service);
 
-/// The endpoint URL for `service` in `region`: `$AWS_ENDPOINT_URL_EC2` (`_SSM`,
-/// `_SAGEMAKER`), else `$AWS_ENDPOINT_URL`, else `https://ec2.REGION.amazonaws.com` (SSM:
-/// `ssm.`, SageMaker: `api.sagemaker.`; `.amazonaws.com.cn` in China's regions).
+/// The region a request to `service` is signed for: `region`, except for the global Budgets
+/// and Cost Explorer, signed for us-east-1.
+std::string signing_region(Service service, const std::string& region);
+
+/// The endpoint URL for `service` in `region`: `$AWS_ENDPOINT_URL_EC2` (`_SSM`, `_SAGEMAKER`,
+/// `_STS`, `_BUDGETS`, `_COST_EXPLORER`), else `$AWS_ENDPOINT_URL`, else AWS's:
+/// `https://ec2.REGION.amazonaws.com` (SSM: `ssm.`, SageMaker: `api.sagemaker.`, STS: `sts.`;
+/// `.amazonaws.com.cn` in China's regions), `https://budgets.amazonaws.com`,
+/// `https://ce.us-east-1.amazonaws.com`.
 std::string endpoint_url(Service service, const std::string& region);
 
 /// One error reply of an AWS API (or a transport failure after the retries). what() is one
@@ -116,8 +122,9 @@ class AwsClient {
   /// Reads `$AWS_MAX_ATTEMPTS` into the policy when set (1 to 20; else d2l::bad_input).
   AwsClient(Credentials credentials, std::string region, RetryPolicy retry = {});
 
-  /// A Query-API call (EC2): a form-encoded POST of `Action`, `Version` (EC2: 2016-11-15) and
-  /// `params` to the service's endpoint. Returns the reply's root element. Throws AwsError.
+  /// A Query-API call (EC2, STS): a form-encoded POST of `Action`, `Version` (EC2: 2016-11-15,
+  /// STS: 2011-06-15) and `params` to the service's endpoint. Returns the reply's root element.
+  /// Throws AwsError.
   XmlNode query(Service service, const std::string& action,
                 const std::vector<std::pair<std::string, std::string>>& params);
 

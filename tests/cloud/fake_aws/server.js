@@ -278,6 +278,30 @@ const launchActions = {
   },
 };
 
+// AWS Budgets and Cost Explorer (JSON protocol; global, signed for us-east-1).
+function billing(action, b, res) {
+  state.budgets = state.budgets || {};
+  if (action === 'CreateBudget') {
+    if (b.AccountId !== '123456789012') return jsonError(res, 400, 'AccessDeniedException', 'wrong account');
+    const name = b.Budget && b.Budget.BudgetName;
+    if (name in state.budgets) return jsonError(res, 400, 'DuplicateRecordException', 'the budget ' + name + ' already exists');
+    state.budgets[name] = { request: b };
+    return jsonOk(res, {});
+  }
+  if (action === 'DescribeBudget') {
+    const x = state.budgets[b.BudgetName];
+    if (!x) return jsonError(res, 400, 'NotFoundException', 'Unable to get budget: ' + b.BudgetName + ' - the budget doesn\'t exist.');
+    return jsonOk(res, { Budget: Object.assign({}, x.request.Budget, {
+      CalculatedSpend: { ActualSpend: { Amount: String(state.spend || 0), Unit: 'USD' },
+                         ForecastedSpend: { Amount: String(state.forecast || 0), Unit: 'USD' } } }) });
+  }
+  if (action === 'GetCostAndUsage') {
+    state.lastCostQuery = b;
+    return jsonOk(res, { ResultsByTime: [{ TimePeriod: b.TimePeriod, Total: { UnblendedCost: { Amount: String(state.spend || 0), Unit: 'USD' } }, Estimated: true }] });
+  }
+  return jsonError(res, 400, 'UnknownOperationException', action);
+}
+
 // SageMaker notebook instances (JSON protocol).
 function jsonOk(res, obj) {
   res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
@@ -454,7 +478,7 @@ async function handle(req, res, body) {
     }
     if (req.method === 'GET' && req.url === '/_fake/stats') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify(Object.assign({ notebooks: state.notebooks, lifecycleConfigs: state.lifecycleConfigs,
+      return res.end(JSON.stringify(Object.assign({ budgets: state.budgets, lastCostQuery: state.lastCostQuery, notebooks: state.notebooks, lifecycleConfigs: state.lifecycleConfigs,
                                                     instances: state.instances, keyPairs: state.keyPairs,
                                                     securityGroups: state.securityGroups, launches: state.launches }, stats)));
     }
@@ -466,8 +490,14 @@ async function handle(req, res, body) {
   const target = req.headers['x-amz-target'];
   const json = !!target;
   const action = json ? target.split('.').pop() : new URLSearchParams(body).get('Action') || '';
-  const service = json ? (target.startsWith('AmazonSSM.') ? 'ssm' : 'sagemaker') : 'ec2';
+  const prefixes = { 'AmazonSSM.': 'ssm', 'SageMaker.': 'sagemaker', 'AWSBudgetServiceGateway.': 'budgets',
+                     'AWSInsightsIndexService.': 'ce' };
+  const scoped = (parseAuthorization(req.headers.authorization) || {}).service;
+  const service = json ? (Object.entries(prefixes).find(([p]) => target.startsWith(p)) || [null, '?'])[1]
+                       : (scoped === 'sts' ? 'sts' : 'ec2');
   const fail = json ? jsonError : ec2Error;
+  if ((service === 'budgets' || service === 'ce') && scoped && !req.headers.authorization.includes('/us-east-1/'))
+    return fail(res, 400, 'InvalidSignatureException', 'Credential should be scoped to a valid region: us-east-1');
   stats.attempts[action] = (stats.attempts[action] || 0) + 1;
   const bad = await verify(req, body, service);
   if (bad) { stats.rejected += 1; return fail(res, ...bad); }
@@ -478,13 +508,22 @@ async function handle(req, res, body) {
   if (fault && !fault.after) return fail(res, fault.status || 400, fault.code, fault.message || fault.code + ' (injected by the fake)');
   if (fault) {
     // The call takes effect, then its reply is lost (`after`): what a retry must not repeat.
-    await handle2(req, { writeHead() {}, end() {} }, body, json, action);
+    await handle2(req, { writeHead() {}, end() {} }, body, json, action, service);
     return fail(res, fault.status || 500, fault.code, fault.message || fault.code + ' (injected by the fake)');
   }
-  return handle2(req, res, body, json, action);
+  return handle2(req, res, body, json, action, service);
 }
 
-async function handle2(req, res, body, json, action) {
+async function handle2(req, res, body, json, action, service) {
+  if (service === 'sts') {
+    if (new URLSearchParams(body).get('Version') !== '2011-06-15') return ec2Error(res, 400, 'InvalidParameterValue', 'Version');
+    if (action !== 'GetCallerIdentity') return ec2Error(res, 400, 'InvalidAction', action);
+    res.writeHead(200, { 'Content-Type': 'text/xml' });
+    return res.end('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
+                   '<Arn>arn:aws:iam::123456789012:user/d2l</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account>' +
+                   '</GetCallerIdentityResult><ResponseMetadata><RequestId>' + crypto.randomUUID() + '</RequestId></ResponseMetadata></GetCallerIdentityResponse>');
+  }
+  if (service === 'budgets' || service === 'ce') return billing(action, JSON.parse(body || '{}'), res);
   if (json) {
     if (action === 'GetParameter') {
       const name = JSON.parse(body || '{}').Name;

@@ -1,0 +1,112 @@
+// d2l/cloud/billing.h and `d2l cloud budget`, against the fake endpoint: STS for the account,
+// AWS Budgets (signed for us-east-1 whatever the region) and Cost Explorer.
+#include "d2l/cloud/billing.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "fake_aws.h"
+
+using namespace d2l::cloud;
+using d2l::test::AwsEnv;
+using d2l::test::bin;
+using d2l::test::FakeAws;
+using d2l::test::kKeyId;
+using d2l::test::kSecret;
+using d2l::test::run;
+using d2l::test::RunResult;
+using nlohmann::json;
+
+TEST(CloudBilling, BudgetChecks) {
+  BudgetRequest r;
+  r.monthly_usd = 100;
+  r.thresholds_pct = {50, 80};
+  r.email = "me@example.com";
+  EXPECT_NO_THROW(check_budget(r));
+  auto bad = [&](auto change) {
+    BudgetRequest b = r;
+    change(b);
+    try {
+      check_budget(b);
+      return false;
+    } catch (const d2l::Error& e) {
+      return e.exit_code() == 2;
+    }
+  };
+  EXPECT_TRUE(bad([](BudgetRequest& b) { b.monthly_usd = 0; }));
+  EXPECT_TRUE(bad([](BudgetRequest& b) { b.thresholds_pct = {}; }));
+  EXPECT_TRUE(bad([](BudgetRequest& b) { b.thresholds_pct = {-5}; }));
+  EXPECT_TRUE(bad([](BudgetRequest& b) { b.email = "me"; }));
+  EXPECT_TRUE(bad([](BudgetRequest& b) { b.name = "a:b"; }));
+}
+
+namespace {
+class CloudBudgetCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
+    env_ = std::make_unique<AwsEnv>();
+    fake_ = std::make_unique<FakeAws>();
+    env_->set("AWS_ENDPOINT_URL", fake_->url());
+    env_->set("AWS_REGION", "eu-west-1");  // Budgets and Cost Explorer are still us-east-1's
+    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
+    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
+    fake_->set_state(
+        {{"keys", {{kKeyId, {{"secret", kSecret}}}}}, {"spend", 42.5}, {"forecast", 130}});
+  }
+  RunResult d2l(const std::string& args) const {
+    RunResult r = run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud budget " + args +
+                      " < /dev/null");
+    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << r.output;
+    return r;
+  }
+  std::unique_ptr<AwsEnv> env_;
+  std::unique_ptr<FakeAws> fake_;
+};
+}  // namespace
+
+TEST_F(CloudBudgetCli, SetCreatesTheBudgetWithAlertsAndCheckReadsSpend) {
+  RunResult r = d2l("set --monthly 100 --email me@example.com --alerts 50,80,90");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("for account 123456789012"), std::string::npos) << r.output;
+  json st = fake_->stats();
+  ASSERT_TRUE(st["budgets"].contains("d2l-monthly")) << st.dump();
+  const json& req = st["budgets"]["d2l-monthly"]["request"];
+  EXPECT_EQ(req["AccountId"], "123456789012");
+  EXPECT_EQ(req["Budget"]["BudgetLimit"].dump(), R"({"Amount":"100.00","Unit":"USD"})");
+  EXPECT_EQ(req["Budget"]["TimeUnit"], "MONTHLY");
+  EXPECT_EQ(req["Budget"]["BudgetType"], "COST");
+  ASSERT_EQ(req["NotificationsWithSubscribers"].size(), 3u);
+  EXPECT_EQ(req["NotificationsWithSubscribers"][2]["Notification"]["Threshold"], 90.0);
+  EXPECT_EQ(req["NotificationsWithSubscribers"][2]["Notification"]["ThresholdType"], "PERCENTAGE");
+  EXPECT_EQ(req["NotificationsWithSubscribers"][2]["Subscribers"][0]["Address"], "me@example.com");
+  r = d2l("set --monthly 100 --email me@example.com");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("DuplicateRecordException"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pick another --name"), std::string::npos) << r.output;
+  r = d2l("check");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("Budget d2l-monthly: $100.00 a month"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("spent this month (Cost Explorer): $42.50 (42 %)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("$130.00  over the budget"), std::string::npos) << r.output;
+  st = fake_->stats();
+  const std::string start = st["lastCostQuery"]["TimePeriod"]["Start"];
+  EXPECT_EQ(start.size(), 10u);
+  EXPECT_EQ(start.substr(8), "01");
+  EXPECT_EQ(st["lastCostQuery"]["Metrics"].dump(), R"(["UnblendedCost"])");
+  r = d2l("check --name nope");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("NotFoundException"), std::string::npos) << r.output;
+}
+
+TEST_F(CloudBudgetCli, BadInputSendsNothing) {
+  for (const char* args : {"set --monthly 100 --email nope", "set --monthly -3 --email a@b.co",
+                           "set --monthly 100 --email a@b.co --alerts 50,x",
+                           "set --monthly 100 --email a@b.co --alerts 0"}) {
+    const RunResult r = d2l(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+  }
+  EXPECT_TRUE(fake_->stats()["requests"].empty());
+}
