@@ -76,6 +76,11 @@ class CloudLaunchCli : public ::testing::Test {
 }  // namespace
 
 TEST_F(CloudLaunchCli, LaunchesWithKeyGroupTagsAndWaits) {
+  reset({{"spotPrices",
+          {{"g4dn.xlarge",
+            {{{"zone", "us-east-1b"}, {"price", "0.2104"}},
+             {{"zone", "us-east-1a"}, {"price", "0.1578"}},
+             {{"zone", "us-east-1b"}, {"price", "0.3000"}}}}}}});  // older: ignored
   const RunResult r =
       d2l("launch g4dn.xlarge --name exp1 --disk 100 --spot --ssh-from 203.0.113.7/32 --yes");
   ASSERT_EQ(r.code, 0) << r.output;
@@ -84,6 +89,10 @@ TEST_F(CloudLaunchCli, LaunchesWithKeyGroupTagsAndWaits) {
       << r.output;
   EXPECT_NE(r.output.find("image ami-0dlami (/aws/service/deeplearning/"), std::string::npos);
   EXPECT_NE(r.output.find("two minutes"), std::string::npos);
+  EXPECT_NE(r.output.find("spot price now: $0.1578/hour in us-east-1a (up to $0.2104 in "
+                          "us-east-1b)"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("--resume"), std::string::npos);
   const json st = fake_->stats();
   // The key pair, saved 0600.

@@ -185,6 +185,13 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
         {{"MarketType", "spot"},
          {"SpotOptions",
           {{"SpotInstanceType", "one-time"}, {"InstanceInterruptionBehavior", "terminate"}}}}}});
+  const std::string spot = first["DescribeSpotPriceHistory"];
+  const auto at = spot.find("StartTime=");
+  ASSERT_NE(at, std::string::npos) << spot;
+  expect_same(spot, "DescribeSpotPriceHistory",
+              {{"InstanceTypes", {"g4dn.xlarge"}},
+               {"ProductDescriptions", {"Linux/UNIX"}},
+               {"StartTime", url_decode(spot.substr(at + 10, spot.find('&', at) - at - 10))}});
   expect_same(first["DeleteKeyPair"], "DeleteKeyPair", {{"KeyName", "d2l-us-east-1"}});
   expect_same(first["DeleteSecurityGroup"], "DeleteSecurityGroup", {{"GroupId", group}});
   for (const char* action : {"StopInstances", "StartInstances", "TerminateInstances"})

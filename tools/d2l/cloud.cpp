@@ -516,6 +516,19 @@ int run_launch(const Opts& o) {
     std::cout << "  self-stop: shuts down after " << d2l::format_duration(idle_s)
               << " idle (GPU, SSH, d2l train, load), which "
               << (behavior == "stop" ? "stops" : "terminates") << " it\n";
+  if (o.spot) {
+    const auto prices = spot_prices(client, o.type, std::time(nullptr));
+    if (prices.empty()) {
+      std::cout << "  spot price: none offered in " << client.region() << " now\n";
+    } else {
+      std::cout << "  spot price now: " << money(prices.front().price) << "/hour in "
+                << prices.front().availability_zone;
+      if (prices.size() > 1)
+        std::cout << " (up to " << money(prices.back().price) << " in "
+                  << prices.back().availability_zone << ")";
+      std::cout << "\n";
+    }
+  }
   if (o.spot)
     std::cout << "A spot instance can be interrupted with two minutes' notice and is then "
                  "terminated: train with checkpoints and continue with `d2l train --resume`.\n";

@@ -11,6 +11,8 @@ async function main() {
   const arg = process.argv[2] || '';
   const text = arg.startsWith('@') ? require('fs').readFileSync(arg.slice(1), 'utf8') : arg;
   const { command, input } = JSON.parse(text);
+  // Timestamps are Date objects in the SDK's input.
+  for (const k of ['StartTime', 'EndTime']) if (typeof input[k] === 'string') input[k] = new Date(input[k]);
   const Command = ec2[command + 'Command'];
   if (!Command) throw new Error('no such EC2 command: ' + command);
   let body = null;

@@ -172,6 +172,16 @@ function tagsFor(form, type) {
 }
 
 const launchActions = {
+  DescribeSpotPriceHistory(form, res) {
+    state.lastSpotQuery = Object.fromEntries(form);
+    const t = form.get('InstanceType.1');
+    let x = '<spotPriceHistorySet>';
+    for (const p of (state.spotPrices || {})[t] || [])
+      x += '<item><instanceType>' + esc(t) + '</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>' +
+           esc(p.price) + '</spotPrice><timestamp>' + esc(p.time || new Date().toISOString()) + '</timestamp><availabilityZone>' +
+           esc(p.zone) + '</availabilityZone></item>';
+    ok(res, 'DescribeSpotPriceHistoryResponse', x + '</spotPriceHistorySet><nextToken/>');
+  },
   DescribeVolumes(form, res) {
     const ids = filtersOf(form).filter((f) => f.name === 'attachment.instance-id').flatMap((f) => f.values);
     let x = '<volumeSet>';
@@ -478,7 +488,7 @@ async function handle(req, res, body) {
     }
     if (req.method === 'GET' && req.url === '/_fake/stats') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify(Object.assign({ budgets: state.budgets, lastCostQuery: state.lastCostQuery, notebooks: state.notebooks, lifecycleConfigs: state.lifecycleConfigs,
+      return res.end(JSON.stringify(Object.assign({ lastSpotQuery: state.lastSpotQuery, budgets: state.budgets, lastCostQuery: state.lastCostQuery, notebooks: state.notebooks, lifecycleConfigs: state.lifecycleConfigs,
                                                     instances: state.instances, keyPairs: state.keyPairs,
                                                     securityGroups: state.securityGroups, launches: state.launches }, stats)));
     }
