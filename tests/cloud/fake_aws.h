@@ -25,22 +25,14 @@ namespace d2l::test {
 
 /// The variables every cloud test clears first (and restores after).
 inline const std::vector<std::string>& aws_variables() {
-  static const std::vector<std::string> names = {"AWS_ACCESS_KEY_ID",
-                                                 "AWS_SECRET_ACCESS_KEY",
-                                                 "AWS_SESSION_TOKEN",
-                                                 "AWS_PROFILE",
-                                                 "AWS_REGION",
-                                                 "AWS_DEFAULT_REGION",
-                                                 "AWS_CONFIG_FILE",
-                                                 "AWS_SHARED_CREDENTIALS_FILE",
-                                                 "AWS_ENDPOINT_URL",
-                                                 "AWS_ENDPOINT_URL_EC2",
-                                                 "AWS_ENDPOINT_URL_SSM",
-                                                 "AWS_ENDPOINT_URL_SAGEMAKER",
-                                                 "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                                                 "AWS_EC2_METADATA_DISABLED",
-                                                 "AWS_MAX_ATTEMPTS",
-                                                 "HOME"};
+  static const std::vector<std::string> names = {
+      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+      "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+      "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_SSM",
+      "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+      "AWS_EC2_METADATA_DISABLED", "AWS_MAX_ATTEMPTS", "HOME",
+      // The fake is on 127.0.0.1: no proxy between.
+      "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"};
   return names;
 }
 
