@@ -212,7 +212,7 @@ void attach_volumes(AwsClient& client, std::vector<Instance>& instances) {
 
 std::vector<CostedInstance> cost_instances(
     const std::vector<Instance>& instances,
-    const std::function<std::optional<double>(const std::string&)>& price_of, std::time_t now) {
+    const std::function<std::optional<double>(const Instance&)>& price_of, std::time_t now) {
   std::vector<CostedInstance> out;
   for (const auto& in : instances) {
     CostedInstance c;
@@ -223,7 +223,7 @@ std::vector<CostedInstance> cost_instances(
     const bool billing = in.state == InstanceState::Running || in.state == InstanceState::Pending ||
                          in.state == InstanceState::Stopping;
     if (billing) {
-      const auto compute = price_of ? price_of(in.type) : std::nullopt;
+      const auto compute = price_of ? price_of(in) : std::nullopt;
       if (compute) c.price_per_hour = *compute + c.storage_per_hour;
       if (in.launch_time && now > *in.launch_time)
         c.hours = static_cast<double>(now - *in.launch_time) / 3600.0;

@@ -103,6 +103,21 @@ TEST_F(CloudCli, ListShowsOursWithPricesCostsAndATotal) {
   EXPECT_DOUBLE_EQ(j[2]["price_per_hour"].get<double>(), 0.08);
   EXPECT_EQ(j[2]["volumes_gb"], 730);
   EXPECT_GT(j[2]["cost_so_far"].get<double>(), 0);
+  // A running spot instance pays its zone's spot price.
+  st = fake_->stats();
+  st["instances"][0]["spot"] = true;
+  st["instances"][0]["zone"] = "us-east-1c";
+  fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}},
+                    {"instances", st["instances"]},
+                    {"spotPrices",
+                     {{"t3.medium",
+                       {{{"zone", "us-east-1a"}, {"price", "0.0100"}},
+                        {{"zone", "us-east-1c"}, {"price", "0.0150"}}}}}}});
+  const RunResult spot = d2l("list --json");
+  ASSERT_EQ(spot.code, 0) << spot.output;
+  const json js = json::parse(spot.output.substr(spot.output.find('[')));
+  EXPECT_EQ(js[0]["spot"], true);
+  EXPECT_DOUBLE_EQ(js[0]["price_per_hour"].get<double>(), 0.015);
   const RunResult all = d2l("list --all");
   EXPECT_NE(all.output.find("i-0ccc"), std::string::npos) << all.output;
 }

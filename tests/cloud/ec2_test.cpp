@@ -34,8 +34,8 @@ TEST(CloudEc2, CostCountsRunningHoursAtTheCataloguePrice) {
   unknown.type = "x9.huge";
   const auto rows = cost_instances(
       {run, stopped, unknown},
-      [](const std::string& t) -> std::optional<double> {
-        if (t == "t3.medium") return 0.5;
+      [](const Instance& in) -> std::optional<double> {
+        if (in.type == "t3.medium") return 0.5;
         return std::nullopt;
       },
       1000 + 7200);
@@ -60,7 +60,7 @@ TEST(CloudEc2, VolumesBillWhileRunningAndWhileStopped) {
   Instance gone = run;
   gone.state = InstanceState::Terminated;
   const auto rows = cost_instances(
-      {run, stopped, gone}, [](const std::string&) { return std::optional<double>(0.5); },
+      {run, stopped, gone}, [](const Instance&) { return std::optional<double>(0.5); },
       1000 + 7200);
   EXPECT_DOUBLE_EQ(rows[0].storage_per_hour, 0.008);
   EXPECT_DOUBLE_EQ(*rows[0].price_per_hour, 0.508);

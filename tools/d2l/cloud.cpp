@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -135,7 +136,19 @@ int run_list(const Opts& o) {
   AwsClient client = make_client(o);
   auto instances = describe_instances(client, o.all);
   attach_volumes(client, instances);
-  const auto rows = cost_instances(instances, price_lookup(client.region()), std::time(nullptr));
+  // Spot instances pay the spot price of their zone (one DescribeSpotPriceHistory per type).
+  const auto on_demand = price_lookup(client.region());
+  std::map<std::string, std::vector<SpotPrice>> spot;
+  for (const auto& in : instances)
+    if (in.spot && in.state == InstanceState::Running && !spot.count(in.type))
+      spot[in.type] = spot_prices(client, in.type, std::time(nullptr));
+  const auto price_of = [&](const Instance& in) -> std::optional<double> {
+    if (in.spot && spot.count(in.type))
+      for (const auto& p : spot[in.type])
+        if (p.availability_zone == in.availability_zone) return p.price;
+    return on_demand(in.type);
+  };
+  const auto rows = cost_instances(instances, price_of, std::time(nullptr));
   double per_hour = 0, so_far = 0;
   int running = 0;
   bool unknown_price = false;

@@ -93,8 +93,8 @@ std::vector<StateChange> change_instances(AwsClient& client, InstanceAction acti
 /// An instance with what it costs.
 struct CostedInstance {
   Instance instance;  ///< the instance
-  /// What it costs per hour in its state now: running (or pending, stopping): the on-demand
-  /// price from the catalogue plus its volumes; stopped: its volumes alone (they still bill);
+  /// What it costs per hour in its state now: running (or pending, stopping): its compute
+  /// price plus its volumes; stopped: its volumes alone (they still bill);
   /// terminated: 0. nullopt when the catalogue lacks a running instance's type.
   std::optional<double> price_per_hour;
   double storage_per_hour = 0;  ///< its volumes' part of that (0 when their types are unknown)
@@ -102,11 +102,12 @@ struct CostedInstance {
   std::optional<double> cost_so_far;  ///< price_per_hour × hours, when the price is known
 };
 
-/// Prices `instances` with `price_of(type)` (nullopt when unknown) at time `now`: see
-/// CostedInstance. A stopped instance whose stop time is unknown has `hours` 0.
+/// Prices `instances` with `price_of(instance)`, its compute price per hour (nullopt when
+/// unknown; the caller picks on-demand or, for a spot instance, the spot price of its zone), at
+/// time `now`: see CostedInstance. A stopped instance whose stop time is unknown has `hours` 0.
 std::vector<CostedInstance> cost_instances(
     const std::vector<Instance>& instances,
-    const std::function<std::optional<double>(const std::string&)>& price_of, std::time_t now);
+    const std::function<std::optional<double>(const Instance&)>& price_of, std::time_t now);
 
 /// Parses an ISO 8601 UTC time as EC2 writes it (`2026-12-01T05:00:00.000Z`); nullopt if not.
 std::optional<std::time_t> parse_aws_time(const std::string& text);
