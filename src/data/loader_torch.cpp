@@ -189,20 +189,18 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
   return {augmented(x, opts_, epoch, b), y};
 }
 
-DataLoader::Iterator DataLoader::start_epoch(std::int64_t first_batch) const {
+DataLoader::Iterator DataLoader::epoch_begin(std::int64_t epoch, std::int64_t first_batch) const {
   auto order = std::make_shared<std::vector<std::int64_t>>();
   if (opts_.shuffle) {
     order->resize(static_cast<std::size_t>(n_));
     std::iota(order->begin(), order->end(), 0);
     std::seed_seq seq{static_cast<std::uint32_t>(opts_.seed),
                       static_cast<std::uint32_t>(opts_.seed >> 32),
-                      static_cast<std::uint32_t>(epoch_), 0x9e3779b9u};
+                      static_cast<std::uint32_t>(epoch), 0x9e3779b9u};
     std::mt19937_64 rng(seq);
     std::shuffle(order->begin(), order->end(), rng);
   }
-  ++epoch_;
-  return Iterator(this, order, std::max<std::int64_t>(0, std::min(first_batch, size())),
-                  epoch_ - 1);
+  return Iterator(this, order, std::max<std::int64_t>(0, std::min(first_batch, size())), epoch);
 }
 
 DataLoader::Iterator DataLoader::end() const {

@@ -594,7 +594,8 @@ History train_ch13(torch::nn::Sequential& net, const data::DataLoader& train_ite
     net->train();
     double l_sum = 0, correct = 0, n = 0;
     timer.start();
-    for (const auto& batch : train_iter) {
+    for (auto it = train_iter.epoch_begin(epoch); it != train_iter.end(); ++it) {
+      const auto& batch = *it;
       auto X = batch.X.to(main);
       auto y = batch.y.to(main);
       trainer.zero_grad();

@@ -15,7 +15,7 @@ std::shared_ptr<torch::optim::Optimizer> borrow(torch::optim::Optimizer& o) {
 }
 }  // namespace
 
-std::pair<double, double> train_epoch_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
+std::pair<double, double> train_epoch_ch3(torch::nn::Sequential& net, data::DataLoader& train,
                                           torch::optim::Optimizer& updater) {
   net->train();
   torch::nn::CrossEntropyLoss loss;

@@ -129,7 +129,6 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
 
   for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs && !steps_done; ++epoch) {
     net_->train();
-    train.set_epoch(epoch);
     const std::int64_t first = state_.batch;
     // Sums of the epoch, kept on the device so a GPU is synchronised only at chart points.
     auto loss_sum = torch::zeros({}, dopts);
@@ -143,7 +142,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     Timer timer;
     double last_bar = -1;
     double cur_loss = 0, cur_acc = 0;
-    auto it = train.start_epoch(first);
+    auto it = train.epoch_begin(epoch, first);
     std::int64_t i = first;
     for (; it != train.end(); ++it, ++i) {
       if (!first_batch_seen) {

@@ -19,7 +19,8 @@ std::pair<at::Tensor, at::Tensor> toy(std::int64_t n) {
   auto y = torch::arange(n, torch::kLong);
   return {x, y};
 }
-std::vector<std::int64_t> labels_of_epoch(const DataLoader& l) {
+// One pass over `l`: a new epoch each call, as the book's `for X, y in train_iter`.
+std::vector<std::int64_t> labels_of_epoch(DataLoader& l) {
   std::vector<std::int64_t> out;
   for (const auto& b : l)
     for (std::int64_t i = 0; i < b.y.size(0); ++i) out.push_back(b.y[i].item<std::int64_t>());
@@ -85,6 +86,34 @@ TEST(DataLoader, ReshufflesEachEpochDeterministicallyFromSeed) {
   for (auto it = d.start_epoch(2); it != d.end(); ++it)
     for (std::int64_t i = 0; i < it->y.size(0); ++i) tail.push_back(it->y[i].item<std::int64_t>());
   EXPECT_EQ(tail, std::vector<std::int64_t>(a1.begin() + 16, a1.end()));
+}
+
+TEST(DataLoader, EpochsArePureFunctionsAndAConstLoaderDoesNotAdvance) {
+  auto [x, y] = toy(40);
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.shuffle = true;
+  o.seed = 11;
+  DataLoader a(x, y, o);
+  const auto e0 = labels_of_epoch(a), e1 = labels_of_epoch(a);
+  ASSERT_NE(e0, e1);
+  const DataLoader& view = a;  // a const loader iterates the set epoch, again and again
+  auto pass = [](const DataLoader& l) {
+    std::vector<std::int64_t> out;
+    for (const auto& b : l)
+      for (std::int64_t i = 0; i < b.y.size(0); ++i) out.push_back(b.y[i].item<std::int64_t>());
+    return out;
+  };
+  a.set_epoch(1);
+  EXPECT_EQ(pass(view), e1);
+  EXPECT_EQ(pass(view), e1);
+  EXPECT_EQ(a.epoch(), 1);
+  // epoch_begin(e) is epoch e whatever the loader's own count.
+  std::vector<std::int64_t> again;
+  for (auto it = view.epoch_begin(0); it != view.end(); ++it)
+    for (std::int64_t i = 0; i < it->y.size(0); ++i) again.push_back(it->y[i].item<std::int64_t>());
+  EXPECT_EQ(again, e0);
+  EXPECT_EQ(a.epoch(), 1);
 }
 
 TEST(DataLoader, TestOrderIsStable) {

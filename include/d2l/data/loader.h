@@ -80,17 +80,23 @@ class DataLoader {
     std::shared_ptr<std::future<Batch>> next_;
   };
 
-  /// Starts an epoch (the next one: epochs count from 0).
-  Iterator begin() const { return start_epoch(0); }
-  /// Starts the next epoch at batch `first_batch` (for resuming within an epoch).
-  Iterator start_epoch(std::int64_t first_batch) const;
+  /// The batches of epoch `epoch` (from 0), from batch `first_batch` on (for resuming within an
+  /// epoch). A pure function of the seed, the epoch and the batch: the loader is not changed.
+  Iterator epoch_begin(std::int64_t epoch, std::int64_t first_batch = 0) const;
+  /// Starts the next epoch, as the book's `for X, y in train_iter` does: each pass over a loader
+  /// is a new epoch with a new order (when shuffling).
+  Iterator begin() { return epoch_begin(epoch_++); }
+  /// A const loader iterates the epoch set by set_epoch() (0 by default), every time.
+  Iterator begin() const { return epoch_begin(epoch_); }
+  /// Starts the next epoch at batch `first_batch`.
+  Iterator start_epoch(std::int64_t first_batch) { return epoch_begin(epoch_++, first_batch); }
   Iterator end() const;
   /// Batches per epoch.
   std::int64_t size() const;
   /// Examples per epoch.
   std::int64_t num_examples() const { return n_; }
   /// Sets the epoch the next `begin()` starts (for resuming).
-  void set_epoch(std::int64_t epoch) const { epoch_ = epoch; }
+  void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
   /// The epoch the next `begin()` starts.
   std::int64_t epoch() const { return epoch_; }
   /// Batch `b` of the given order in epoch `epoch` (which seeds the augmentation; used by the
@@ -111,7 +117,7 @@ class DataLoader {
   std::shared_ptr<const Taps> taps_h_, taps_w_;  // bilinear taps (CPU path)
   LoaderOptions opts_;
   std::int64_t n_;
-  mutable std::int64_t epoch_ = 0;
+  std::int64_t epoch_ = 0;  // the epoch the next non-const begin() starts
 };
 
 /// The [out, in] matrix M with M x = bilinear resize of a length-`in` signal to `out` samples,

@@ -11,7 +11,7 @@
 namespace d2l {
 
 /// One epoch of the book's `train_epoch_ch3`: returns {mean loss, accuracy} on the training data.
-std::pair<double, double> train_epoch_ch3(torch::nn::Sequential& net, const data::DataLoader& train,
+std::pair<double, double> train_epoch_ch3(torch::nn::Sequential& net, data::DataLoader& train,
                                           torch::optim::Optimizer& updater);
 
 /// The book's `train_ch3`: trains `net` with `updater` and cross-entropy loss for `num_epochs`
