@@ -1,11 +1,14 @@
 #include "d2l/train/run.h"
 
+#include <sched.h>
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/device.h"
@@ -66,6 +69,22 @@ void check_options(const RunOptions& o) {
   if (o.resize && (*o.resize < 1 || *o.resize > kMaxResize))
     throw bad_input("--resize must be between 1 and " + std::to_string(kMaxResize) + ", got " +
                     std::to_string(*o.resize));
+}
+
+// LibTorch's own default here is one intra-op thread (it counts physical cores). Measured
+// (docs/BENCHMARKS.md, "Threads"): a convolutional network's step is 1.5-1.8x faster on both of
+// this machine's CPUs, while an MLP's tiny matrix products are 1.8x slower with two. So a
+// network with convolutions gets every CPU this process may run on, unless --threads or
+// OMP_NUM_THREADS (set by `--nproc`'s launcher for its workers) says otherwise; 0: LibTorch's.
+int default_threads(torch::nn::Module& net) {
+  if (std::getenv("OMP_NUM_THREADS")) return 0;
+  bool conv = false;
+  for (const auto& p : net.parameters()) conv = conv || p.dim() == 4;
+  if (!conv) return 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
 }
 
 std::string default_out(const std::string& model) {
@@ -332,6 +351,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   auto net =
       make_model(p.model, info.channels, size, static_cast<std::int64_t>(info.classes.size()));
   net->to(device);
+  if (p.threads == 0 && device.is_cpu())
+    if (const int t = default_threads(*net); t > 0) torch::set_num_threads(t);
   auto opt = make_optimizer(net->parameters(), p.optimizer);
   const bool scheduled = p.schedule.kind != ScheduleKind::Constant;
 
