@@ -72,12 +72,16 @@ void check_options(const RunOptions& o) {
 }
 
 // LibTorch's own default here is one intra-op thread (it counts physical cores). Measured
-// (docs/BENCHMARKS.md, "Threads"): a convolutional network's step is 1.5-1.8x faster on both of
-// this machine's CPUs, while an MLP's tiny matrix products are 1.8x slower with two. So a
-// network with convolutions gets every CPU this process may run on, unless --threads or
-// OMP_NUM_THREADS (set by `--nproc`'s launcher for its workers) says otherwise; 0: LibTorch's.
-int default_threads(torch::nn::Module& net) {
-  if (std::getenv("OMP_NUM_THREADS")) return 0;
+// (docs/BENCHMARKS.md, "Threads"): at the book's 96-224 pixel sizes a convolutional network
+// trains 1.6-1.8x faster on both of this machine's CPUs, while the 28 x 28 networks (LeNet, the
+// MLP) are bound by per-operation overhead and train slower with two. So a network with
+// convolutions on images of kMinPixelsForThreads or more gets every CPU this process may run
+// on, unless --threads or OMP_NUM_THREADS (set by `--nproc`'s launcher for its workers) says
+// otherwise; 0: LibTorch's default.
+constexpr std::int64_t kMinPixelsForThreads = 64 * 64;
+
+int default_threads(torch::nn::Module& net, std::int64_t size) {
+  if (std::getenv("OMP_NUM_THREADS") || size * size < kMinPixelsForThreads) return 0;
   bool conv = false;
   for (const auto& p : net.parameters()) conv = conv || p.dim() == 4;
   if (!conv) return 0;
@@ -352,7 +356,7 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
       make_model(p.model, info.channels, size, static_cast<std::int64_t>(info.classes.size()));
   net->to(device);
   if (p.threads == 0 && device.is_cpu())
-    if (const int t = default_threads(*net); t > 0) torch::set_num_threads(t);
+    if (const int t = default_threads(*net, size); t > 0) torch::set_num_threads(t);
   auto opt = make_optimizer(net->parameters(), p.optimizer);
   const bool scheduled = p.schedule.kind != ScheduleKind::Constant;
 
