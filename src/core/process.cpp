@@ -340,8 +340,9 @@ double seconds_since_process_start() {
   const auto me = procfs::read_process_stat("/", static_cast<int>(::getpid()));
   const auto up = procfs::read_uptime("/");
   if (!me || !up) return 0;
-  return *up - static_cast<double>(me->start_ticks) /
-                   static_cast<double>(procfs::clock_ticks_per_second());
+  // Both clocks tick in hundredths of a second: a process in its first tick reads 0.
+  return std::max(0.0, *up - static_cast<double>(me->start_ticks) /
+                                 static_cast<double>(procfs::clock_ticks_per_second()));
 }
 
 }  // namespace d2l
