@@ -290,6 +290,7 @@ d2l::cli::Registrar reg{
       cmd.add_flag("--json", c->json, "Print metrics.json on stdout instead of the book's lines");
       cmd.add_flag("-q,--quiet", c->quiet, "No per-epoch lines or progress bar");
       cmd.footer(
+          d2l::data::search_order_help() + "\n\n" +
           "Exit codes: 0 done, 1 failure (training diverged: the last sound checkpoint is kept), "
           "2 bad input, 130 interrupted (checkpoint saved). Under torchrun, mpirun or srun "
           "(RANK/WORLD_SIZE, OMPI_COMM_WORLD_*, SLURM_* with MASTER_ADDR and MASTER_PORT set) it "
