@@ -2,7 +2,7 @@
 // value: either exit 0 with the flag's documented meaning, or one line on stderr naming the flag
 // and exit 2. The real program runs with a fake HOME and config folder, in options that end at
 // once (monitor --once, autostop status, no server started). A new flag is covered by adding a
-// row to kRows. (`d2l train`'s flags have their rows in tests/cli.)
+// row to kRows. (`d2l train`'s flags have their rows in tests/d2l_torch.)
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
