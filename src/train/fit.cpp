@@ -165,29 +165,6 @@ Probe probe(torch::nn::Sequential& net, torch::optim::Optimizer& opt, CpuMemoryC
 
 }  // namespace
 
-// ---- precision ------------------------------------------------------------------------------
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::FP32;
-  if (name == "tf32") return Precision::TF32;
-  if (name == "bf16") return Precision::BF16;
-  if (name == "fp16") return Precision::FP16;
-  throw bad_input("unknown precision '" + name + "' (fp32, tf32, bf16, fp16)");
-}
-
-std::string to_string(Precision p) {
-  switch (p) {
-    case Precision::FP32:
-      return "fp32";
-    case Precision::TF32:
-      return "tf32";
-    case Precision::BF16:
-      return "bf16";
-    case Precision::FP16:
-      return "fp16";
-  }
-  return "fp32";
-}
-
 // ---- GPUs -----------------------------------------------------------------------------------
 const std::vector<GpuSpec>& gpu_specs() { return kGpus; }
 

@@ -19,20 +19,9 @@
 
 #include "d2l/ops/pricing.h"
 #include "d2l/train/optim.h"
+#include "d2l/train/precision.h"  // Precision, parse_precision, to_string
 
 namespace d2l {
-
-/// The number formats a run may train in.
-enum class Precision {
-  FP32,  ///< float32 throughout
-  TF32,  ///< float32 storage, TensorFloat-32 matrix products (Ampere and later; else fp32)
-  BF16,  ///< mixed precision (autocast): fp32 weights, bfloat16 activations and products
-  FP16,  ///< mixed precision (autocast): fp32 weights, float16 activations and products
-};
-
-/// "fp32", "tf32", "bf16", "fp16" <-> Precision; parse throws d2l::Error (BadInput) listing them.
-Precision parse_precision(const std::string& name);
-std::string to_string(Precision p);
 
 /// One GPU's datasheet figures (dense, no sparsity), per GPU.
 struct GpuSpec {
