@@ -49,12 +49,17 @@ std::string service_name(Service service) {
       return "budgets";
     case Service::CostExplorer:
       return "ce";
+    case Service::Pricing:
+      return "pricing";
   }
   return "ec2";
 }
 
 std::string signing_region(Service service, const std::string& region) {
-  return service == Service::Budgets || service == Service::CostExplorer ? "us-east-1" : region;
+  return service == Service::Budgets || service == Service::CostExplorer ||
+                 service == Service::Pricing
+             ? "us-east-1"
+             : region;
 }
 
 std::string endpoint_url(Service service, const std::string& region) {
@@ -68,6 +73,7 @@ std::string endpoint_url(Service service, const std::string& region) {
   }
   if (service == Service::Budgets) return "https://budgets.amazonaws.com/";
   if (service == Service::CostExplorer) return "https://ce.us-east-1.amazonaws.com/";
+  if (service == Service::Pricing) return "https://api.pricing.us-east-1.amazonaws.com/";
   const std::string host = service == Service::SageMaker ? "api.sagemaker" : service_name(service);
   const std::string domain = region.rfind("cn-", 0) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
   return "https://" + host + "." + region + "." + domain + "/";

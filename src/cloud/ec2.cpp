@@ -212,13 +212,14 @@ void attach_volumes(AwsClient& client, std::vector<Instance>& instances) {
 
 std::vector<CostedInstance> cost_instances(
     const std::vector<Instance>& instances,
-    const std::function<std::optional<double>(const Instance&)>& price_of, std::time_t now) {
+    const std::function<std::optional<double>(const Instance&)>& price_of, std::time_t now,
+    const std::function<std::optional<double>(const std::string&)>& volume_price) {
   std::vector<CostedInstance> out;
   for (const auto& in : instances) {
     CostedInstance c;
     c.instance = in;
     for (const auto& v : in.volumes)
-      if (const auto p = volume_price_per_gb_month(v.type))
+      if (const auto p = volume_price ? volume_price(v.type) : volume_price_per_gb_month(v.type))
         c.storage_per_hour += *p * v.size_gb / 730.0;  // AWS bills a month as 730 hours
     const bool billing = in.state == InstanceState::Running || in.state == InstanceState::Pending ||
                          in.state == InstanceState::Stopping;

@@ -51,33 +51,6 @@ void check_cidr(const std::string& cidr) {
     throw bad_input("cloud: --ssh-from: '" + cidr + "' is not an IPv4 CIDR like 203.0.113.7/32");
 }
 
-std::vector<SpotPrice> spot_prices(AwsClient& client, const std::string& instance_type,
-                                   std::time_t now) {
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char when[32];
-  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  const XmlNode r = client.query(Service::Ec2, "DescribeSpotPriceHistory",
-                                 {{"InstanceType.1", instance_type},
-                                  {"ProductDescription.1", "Linux/UNIX"},
-                                  {"StartTime", when}});
-  std::vector<SpotPrice> out;
-  if (const XmlNode* set = r.child("spotPriceHistorySet"))
-    for (const XmlNode* item : set->all("item")) {
-      const std::string zone = item->child_text("availabilityZone");
-      bool seen = false;  // the history is newest first: keep the first of each zone
-      for (const auto& p : out) seen |= p.availability_zone == zone;
-      if (seen) continue;
-      char* end = nullptr;
-      const std::string text = item->child_text("spotPrice");
-      const double price = std::strtod(text.c_str(), &end);
-      if (!text.empty() && *end == '\0') out.push_back({zone, price});
-    }
-  std::sort(out.begin(), out.end(),
-            [](const SpotPrice& a, const SpotPrice& b) { return a.price < b.price; });
-  return out;
-}
-
 bool instance_type_exists(AwsClient& client, const std::string& instance_type) {
   try {
     const XmlNode r =

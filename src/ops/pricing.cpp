@@ -54,7 +54,34 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+// `# d2l-update region=us-east-1 fetched=2026-12-01T09:30:00Z ebs.gp3=0.08`: nullopt for
+// another comment; d2l::bad_input for a malformed one.
+std::optional<CatalogUpdate> parse_update_note(const std::string& note, const std::string& where) {
+  const std::string tag = "d2l-update ";
+  if (note.rfind(tag, 0) != 0) return std::nullopt;
+  CatalogUpdate u;
+  std::istringstream words(note.substr(tag.size()));
+  std::string word;
+  while (words >> word) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw bad_input(where + ": d2l-update: '" + word + "' is not KEY=VALUE");
+    const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "region")
+      u.region = value;
+    else if (key == "fetched")
+      u.fetched_at = value;
+    else if (key.rfind("ebs.", 0) == 0)
+      u.volume_prices[key.substr(4)] = parse_number(value, where, key);
+  }
+  if (u.region.empty() || u.fetched_at.empty())
+    throw bad_input(where + ": d2l-update: region= and fetched= are both needed");
+  return u;
+}
+
 }  // namespace
+
+std::string updated_catalog_path() { return config_dir() + "/catalog-aws.csv"; }
 
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> out;
@@ -99,11 +126,15 @@ Catalog Catalog::parse(const std::string& csv, const std::string& origin) {
     ++lineno;
     const std::string t = trim(line);
     if (t.empty()) continue;
+    const std::string where = origin + ":" + std::to_string(lineno);
     if (t[0] == '#') {
       cat.notes_.push_back(trim(t.substr(1)));
+      if (auto u = parse_update_note(cat.notes_.back(), where)) {
+        u->origin = origin;
+        cat.updates_.push_back(std::move(*u));
+      }
       continue;
     }
-    const std::string where = origin + ":" + std::to_string(lineno);
     std::vector<std::string> fields;
     try {
       fields = split_csv_line(line);
@@ -134,6 +165,7 @@ Catalog Catalog::parse(const std::string& csv, const std::string& origin) {
     if (col.count("GpuMemoryGiB"))
       o.gpu_memory_gib = parse_number(get("GpuMemoryGiB"), where, "GpuMemoryGiB");
     o.region = get("Region");
+    o.availability_zone = get("AvailabilityZone");
     const std::string price = get("Price");
     if (price.empty()) throw bad_input(where + ": " + o.instance_type + " has no Price");
     o.price = parse_number(price, where, "Price");
@@ -169,6 +201,20 @@ Catalog Catalog::load_default(const std::string& explicit_path) {
       }
     }
     if (!found) cat = builtin();
+    // The prices `d2l cost update` fetched; a file that does not parse is left out, said once.
+    const std::string updated = updated_catalog_path();
+    if (path_exists(updated)) {
+      try {
+        Catalog fetched = load_file(updated);
+        if (fetched.updates_.empty())
+          throw bad_input(updated + ": no '# d2l-update' line (not written by `d2l cost update`)");
+        cat.merge_override(fetched);
+      } catch (const Error& e) {
+        cat.warnings_.push_back(std::string("warning: the updated prices are left out (") +
+                                e.what() + "); using " + cat.sources_.front() +
+                                " (`d2l cost update` fetches them again)");
+      }
+    }
   }
   const std::string user = config_dir() + "/catalog.csv";
   if (path_exists(user)) cat.merge_override(load_file(user));
@@ -187,6 +233,39 @@ void Catalog::merge_override(const Catalog& other) {
   }
   notes_.insert(notes_.end(), other.notes_.begin(), other.notes_.end());
   sources_.insert(sources_.end(), other.sources_.begin(), other.sources_.end());
+  updates_.insert(updates_.end(), other.updates_.begin(), other.updates_.end());
+  warnings_.insert(warnings_.end(), other.warnings_.begin(), other.warnings_.end());
+}
+
+std::optional<double> Catalog::volume_price(const std::string& region,
+                                            const std::string& volume_type) const {
+  std::optional<double> price;  // the latest file wins
+  for (const auto& u : updates_)
+    if (u.region == region)
+      if (const auto it = u.volume_prices.find(volume_type); it != u.volume_prices.end())
+        price = it->second;
+  return price;
+}
+
+std::string Catalog::describe() const {
+  std::string s;
+  for (const auto& source : sources_) {
+    if (!s.empty()) s += " + ";
+    bool fetched = false;
+    for (const auto& u : updates_)
+      if (u.origin == source) {
+        s += std::string(fetched ? ", " : "prices fetched from AWS for ") + u.region + " at " +
+             u.fetched_at;
+        fetched = true;
+      }
+    if (fetched)
+      s += " (" + source + ")";
+    else if (source == "built-in")
+      s += "built-in (AWS's 2024 list prices, not live)";
+    else
+      s += source;
+  }
+  return s;
 }
 
 const InstanceOffer& Catalog::find(const std::string& instance_type,

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "d2l/cloud/launch.h"
+#include "d2l/cloud/prices.h"
 #include "fake_aws.h"
 
 using d2l::test::AwsEnv;
@@ -191,9 +192,122 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
   expect_same(spot, "DescribeSpotPriceHistory",
               {{"InstanceTypes", {"g4dn.xlarge"}},
                {"ProductDescriptions", {"Linux/UNIX"}},
+               {"MaxResults", 1000},
                {"StartTime", url_decode(spot.substr(at + 10, spot.find('&', at) - at - 10))}});
   expect_same(first["DeleteKeyPair"], "DeleteKeyPair", {{"KeyName", "d2l-us-east-1"}});
   expect_same(first["DeleteSecurityGroup"], "DeleteSecurityGroup", {{"GroupId", group}});
   for (const char* action : {"StopInstances", "StartInstances", "TerminateInstances"})
     expect_same(first[action], action, {{"InstanceIds", {id}}});
+}
+
+namespace {
+
+// What the SDK of `client` (ssm, sagemaker, pricing) sends for `command` with `input`: its
+// X-Amz-Target, Content-Type and body (parsed).
+struct JsonCall {
+  std::string target, content_type;
+  json body;
+};
+
+}  // namespace
+
+class CloudJsonSdkOracle : public CloudSdkOracle {
+ protected:
+  void SetUp() override {
+    CloudSdkOracle::SetUp();
+    if (IsSkipped()) return;
+    for (const char* pkg : {"client-ssm", "client-sagemaker", "client-pricing"})
+      if (!d2l::path_exists(dir_ + "/node_modules/@aws-sdk/" + pkg + "/package.json"))
+        GTEST_SKIP() << "@aws-sdk/" << pkg
+                     << " is missing (run `npm ci --prefix tests/cloud/fake_aws`)";
+  }
+  JsonCall sdk_call(const std::string& client, const std::string& command,
+                    const json& input) const {
+    const std::string file = env_->home() / "oracle.json";
+    std::ofstream(file) << json{{"client", client}, {"command", command}, {"input", input}}.dump();
+    const RunResult r =
+        run("node '" + dir_ + "/sdk_body.js' @'" + file + "'", d2l::test::Capture::StdoutOnly);
+    EXPECT_EQ(r.code, 0) << client << " " << command;
+    const json j = json::parse(r.output);
+    return {j["target"], j["contentType"], json::parse(j["body"].get<std::string>())};
+  }
+  // The first request of `action` the fake saw must be what the SDK sends for the same call.
+  void expect_same_json(const json& stats, const std::string& action, const std::string& client,
+                        const json& input) const {
+    const JsonCall want = sdk_call(client, action, input);
+    for (const auto& q : stats["requests"]) {
+      if (q["action"] != action) continue;
+      EXPECT_EQ(q.value("target", ""), want.target) << action;
+      EXPECT_EQ(q.value("contentType", ""), want.content_type) << action;
+      EXPECT_EQ(json::parse(q["body"].get<std::string>()), want.body)
+          << action << ": d2l sent " << q["body"] << ", the SDK sends " << want.body.dump();
+      return;
+    }
+    ADD_FAILURE() << "d2l sent no " << action;
+  }
+};
+
+TEST_F(CloudJsonSdkOracle, SsmAndSageMakerCallsMatchTheSdks) {
+  // SSM: the AMI's parameter, as `launch` reads it.
+  ASSERT_EQ(d2l("launch g4dn.xlarge --ssh-from 203.0.113.7/32 --yes --no-wait").code, 0);
+  // SageMaker: a notebook's whole life.
+  const std::string script = env_->home() / "on-start.sh";
+  std::ofstream(script) << "echo hi\n";
+  const std::string role = "arn:aws:iam::123456789012:role/d2l-sagemaker";
+  RunResult r =
+      d2l("notebook create lab --role " + role + " --lifecycle " + script + " --volume 20 --yes");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* step :
+       {"notebook status lab", "notebook status", "notebook url lab", "notebook stop lab",
+        "notebook start lab", "notebook stop lab", "notebook delete lab --yes"}) {
+    r = d2l(step);
+    ASSERT_EQ(r.code, 0) << step << "\n" << r.output;
+  }
+  const json st = fake_->stats();
+  expect_same_json(st, "GetParameter", "ssm", {{"Name", d2l::cloud::kDefaultAmiParameter}});
+  const json tags = json::array({{{"Key", "d2l:managed"}, {"Value", "1"}}});
+  expect_same_json(st, "CreateNotebookInstanceLifecycleConfig", "sagemaker",
+                   {{"NotebookInstanceLifecycleConfigName", "lab-on-start"},
+                    {"OnStart", {{{"Content", "ZWNobyBoaQo="}}}}});  // base64 of the script
+  expect_same_json(st, "CreateNotebookInstance", "sagemaker",
+                   {{"NotebookInstanceName", "lab"},
+                    {"InstanceType", "ml.t3.medium"},
+                    {"RoleArn", role},
+                    {"VolumeSizeInGB", 20},
+                    {"LifecycleConfigName", "lab-on-start"},
+                    {"Tags", tags}});
+  for (const char* action : {"DescribeNotebookInstance", "StopNotebookInstance",
+                             "StartNotebookInstance", "DeleteNotebookInstance"})
+    expect_same_json(st, action, "sagemaker", {{"NotebookInstanceName", "lab"}});
+  expect_same_json(st, "ListNotebookInstances", "sagemaker", json::object());
+  expect_same_json(
+      st, "CreatePresignedNotebookInstanceUrl", "sagemaker",
+      {{"NotebookInstanceName", "lab"}, {"SessionExpirationDurationInSeconds", 43200}});
+}
+
+TEST_F(CloudJsonSdkOracle, PriceListCallsMatchTheSdk) {
+  fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}},
+                    {"products",
+                     {{{"attributes",
+                        {{"instanceType", "g5.xlarge"},
+                         {"regionCode", "us-east-1"},
+                         {"operatingSystem", "Linux"},
+                         {"tenancy", "Shared"},
+                         {"preInstalledSw", "NA"},
+                         {"capacitystatus", "Used"}}},
+                       {"price", "1.006"}}}},
+                    {"pricePageSize", 1}});
+  const RunResult r = run(env_->env_prefix() + " timeout 120 " + bin("d2l") +
+                          " cost update --region us-east-1 < /dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const json st = fake_->stats();
+  json filters = json::array();
+  for (const auto& [field, value] : d2l::cloud::on_demand_filters("g4dn.xlarge", "us-east-1"))
+    filters.push_back({{"Type", "TERM_MATCH"}, {"Field", field}, {"Value", value}});
+  // The first GetProducts is the first type's (g4dn.xlarge).
+  expect_same_json(st, "GetProducts", "pricing",
+                   {{"ServiceCode", "AmazonEC2"},
+                    {"Filters", filters},
+                    {"FormatVersion", "aws_v1"},
+                    {"MaxResults", 100}});
 }

@@ -2,6 +2,7 @@
 // terminate, and stop everything of ours in an emergency (d2l/cloud/).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -18,8 +19,8 @@
 #include <vector>
 
 #include "../common/command.h"
+#include "cloud_common.h"
 #include "d2l/cloud/aws.h"
-#include "d2l/cloud/billing.h"
 #include "d2l/cloud/ec2.h"
 #include "d2l/cloud/launch.h"
 #include "d2l/cloud/sagemaker.h"
@@ -67,9 +68,6 @@ struct Opts {
   std::string role;
   std::string lifecycle;
   std::optional<int> volume_gb;
-  // budget
-  BudgetRequest budget;
-  std::string alerts = "50,80,90";
 };
 
 std::string money(double v) {
@@ -78,34 +76,29 @@ std::string money(double v) {
   return buf;
 }
 
-AwsSettings settings_of(const Opts& o) {
-  AwsSettings s;
-  s.profile = o.profile;
-  s.region = o.region;
-  return s;
-}
-
 // The region is checked before credentials are looked for, so bad input costs no request.
-AwsClient make_client(const Opts& o) {
-  if (!have_xml())
-    throw d2l::Error(
-        "cloud: this d2l was built without expat, so it cannot talk to EC2 "
-        "(install libexpat1-dev and rebuild)");
-  const AwsSettings s = settings_of(o);
-  const std::string region = resolve_region(s);
-  return AwsClient(resolve_credentials(s), region);
-}
+AwsClient make_client(const Opts& o) { return d2l::cli::make_aws_client(o.region, o.profile); }
 
-// Hourly on-demand price from `d2l cost`'s catalogue: the region's row, else any region's.
-std::function<std::optional<double>(const std::string&)> price_lookup(const std::string& region) {
-  auto catalog = std::make_shared<d2l::ops::Catalog>(d2l::ops::Catalog::load_default());
-  return [catalog, region](const std::string& type) -> std::optional<double> {
+// Hourly on-demand prices from `d2l cost`'s catalogue (the prices `d2l cost update` fetched
+// when there are some): the region's row, else any region's.
+struct Prices {
+  std::shared_ptr<const d2l::ops::Catalog> catalog;
+  std::string region;
+  std::optional<double> operator()(const std::string& type) const {
     for (const auto& offer : catalog->offers())
       if (offer.instance_type == type && offer.region == region) return offer.price;
     for (const auto& offer : catalog->offers())
       if (offer.instance_type == type) return offer.price;
     return std::nullopt;
-  };
+  }
+  // USD per GB-month of an EBS volume type: fetched for the region, else us-east-1's.
+  std::optional<double> volume(const std::string& type) const {
+    if (const auto p = catalog->volume_price(region, type)) return p;
+    return volume_price_per_gb_month(type);
+  }
+};
+Prices price_lookup(const std::string& region) {
+  return {std::make_shared<const d2l::ops::Catalog>(d2l::cli::load_catalog()), region};
 }
 
 std::string describe(const Instance& in) {
@@ -136,19 +129,22 @@ int run_list(const Opts& o) {
   AwsClient client = make_client(o);
   auto instances = describe_instances(client, o.all);
   attach_volumes(client, instances);
-  // Spot instances pay the spot price of their zone (one DescribeSpotPriceHistory per type).
-  const auto on_demand = price_lookup(client.region());
-  std::map<std::string, std::vector<SpotPrice>> spot;
+  const Prices on_demand = price_lookup(client.region());
+  // Spot instances pay the spot price of their zone (one DescribeSpotPriceHistory for all).
+  std::vector<std::string> spot_types;
   for (const auto& in : instances)
-    if (in.spot && in.state == InstanceState::Running && !spot.count(in.type))
-      spot[in.type] = spot_prices(client, in.type, std::time(nullptr));
+    if (in.spot && in.state == InstanceState::Running &&
+        std::find(spot_types.begin(), spot_types.end(), in.type) == spot_types.end())
+      spot_types.push_back(in.type);
+  auto spot = latest_spot_prices(client, spot_types, std::time(nullptr));
   const auto price_of = [&](const Instance& in) -> std::optional<double> {
     if (in.spot && spot.count(in.type))
       for (const auto& p : spot[in.type])
         if (p.availability_zone == in.availability_zone) return p.price;
     return on_demand(in.type);
   };
-  const auto rows = cost_instances(instances, price_of, std::time(nullptr));
+  const auto rows = cost_instances(instances, price_of, std::time(nullptr),
+                                   [&](const std::string& t) { return on_demand.volume(t); });
   double per_hour = 0, so_far = 0;
   int running = 0;
   bool unknown_price = false;
@@ -179,7 +175,8 @@ int run_list(const Opts& o) {
                      {"volumes_gb", disk_gb},
                      {"storage_per_hour", r.storage_per_hour},
                      {"price_per_hour", r.price_per_hour ? json(*r.price_per_hour) : json(nullptr)},
-                     {"cost_so_far", r.cost_so_far ? json(*r.cost_so_far) : json(nullptr)}});
+                     {"cost_so_far", r.cost_so_far ? json(*r.cost_so_far) : json(nullptr)},
+                     {"price_catalogue", on_demand.catalog->describe()}});
     }
     std::cout << arr.dump(2) << "\n";
     return 0;
@@ -206,6 +203,7 @@ int run_list(const Opts& o) {
       "last start, with volumes; stopped: their volumes since they stopped)\n",
       rows.size(), rows.size() == 1 ? "" : "s", running, money(per_hour).c_str(),
       unknown_price ? " (plus types the catalogue lacks)" : "", money(so_far).c_str());
+  std::printf("Prices: %s\n", on_demand.catalog->describe().c_str());
   return 0;
 }
 
@@ -389,62 +387,6 @@ int run_notebook(const Opts& o, const std::string& what) {
   return 0;
 }
 
-// Budgets and Cost Explorer are global: any region will do, us-east-1 when none is set.
-AwsClient make_global_client(const Opts& o) {
-  const AwsSettings s = settings_of(o);
-  std::string region;
-  try {
-    region = resolve_region(s);
-  } catch (const d2l::Error& e) {
-    if (e.kind() == d2l::Error::Kind::BadInput) throw;
-    region = "us-east-1";
-  }
-  return AwsClient(resolve_credentials(s), region);
-}
-
-int run_budget_set(Opts o) {
-  o.budget.thresholds_pct.clear();
-  std::size_t start = 0;
-  while (start <= o.alerts.size()) {
-    const auto comma = o.alerts.find(',', start);
-    const std::string item =
-        o.alerts.substr(start, comma == std::string::npos ? comma : comma - start);
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0')
-      throw d2l::bad_input("cloud: --alerts: '" + o.alerts +
-                           "' is not a list of percentages like 50,80,90");
-    o.budget.thresholds_pct.push_back(v);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  check_budget(o.budget);
-  AwsClient client = make_global_client(o);
-  const std::string account = account_id(client);
-  std::cout << "Will create AWS budget " << o.budget.name << ": " << money(o.budget.monthly_usd)
-            << " a month for account " << account << ", e-mail to " << o.budget.email << " at "
-            << o.alerts << " % of actual spend.\n";
-  create_budget(client, account, o.budget);
-  std::cout << "Created: AWS e-mails " << o.budget.email
-            << " when actual spend crosses each threshold.\n";
-  return 0;
-}
-
-int run_budget_check(const Opts& o) {
-  AwsClient client = make_global_client(o);
-  const std::string account = account_id(client);
-  const BudgetStatus b = describe_budget(client, account, o.budget.name);
-  const double spent = month_to_date_spend(client, std::time(nullptr));
-  std::cout << "Budget " << o.budget.name << ": " << money(b.limit_usd) << " a month\n"
-            << "  spent this month (Cost Explorer): " << money(spent);
-  if (b.limit_usd > 0) std::cout << " (" << static_cast<int>(100 * spent / b.limit_usd) << " %)";
-  std::cout << "\n";
-  if (b.forecast_usd)
-    std::cout << "  forecast for the month (AWS Budgets): " << money(*b.forecast_usd)
-              << (*b.forecast_usd > b.limit_usd ? "  over the budget" : "") << "\n";
-  return 0;
-}
-
 int run_stop_all(const Opts& o) {
   AwsClient client = make_client(o);
   std::vector<std::string> ids;
@@ -525,6 +467,7 @@ int run_launch(const Opts& o) {
             << " (" << key_file << ")\n  security group " << o.security_group << ": SSH from "
             << cidr << " only\n";
   if (o.disk_gb > 0) std::cout << "  root volume " << o.disk_gb << " GiB (gp3)\n";
+  std::cout << "  prices: " << price_of.catalog->describe() << "\n";
   if (!user_data.empty())
     std::cout << "  self-stop: shuts down after " << d2l::format_duration(idle_s)
               << " idle (GPU, SSH, d2l train, load), which "
@@ -578,13 +521,7 @@ int run_launch(const Opts& o) {
 }
 
 void common(CLI::App* sub, const std::shared_ptr<Opts>& o) {
-  sub->add_option("--region", o->region,
-                  "AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)")
-      ->check(d2l::cli::non_empty());
-  sub->add_option("--profile", o->profile,
-                  "Profile of ~/.aws/credentials and ~/.aws/config (default: $AWS_PROFILE, "
-                  "else the environment's keys, else default)")
-      ->check(d2l::cli::non_empty());
+  d2l::cli::add_aws_options(sub, o->region, o->profile);
 }
 
 d2l::cli::Registrar reg{
@@ -658,20 +595,6 @@ d2l::cli::Registrar reg{
       auto* nb_delete =
           nb_sub("delete", "Delete a stopped notebook instance (asks unless --yes)", true);
       nb_delete->add_flag("--yes", o->yes, "Do not ask");
-      auto* budget = cmd.add_subcommand("budget", "AWS Budgets alerts and this month's spend");
-      budget->require_subcommand(1);
-      auto* bset = budget->add_subcommand("set", "Create a monthly AWS budget with e-mail alerts");
-      common(bset, o);
-      bset->add_option("--monthly", o->budget.monthly_usd, "USD per month")
-          ->required()
-          ->check(d2l::cli::positive_up_to(1e9));
-      bset->add_option("--email", o->budget.email, "Who gets the alerts")->required();
-      bset->add_option("--alerts", o->alerts, "Thresholds in % of actual spend (default 50,80,90)");
-      bset->add_option("--name", o->budget.name, "Budget name (default d2l-monthly)");
-      auto* bcheck = budget->add_subcommand(
-          "check", "This month's spend (Cost Explorer) against the AWS budget");
-      common(bcheck, o);
-      bcheck->add_option("--name", o->budget.name, "Budget name (default d2l-monthly)");
       auto* list = cmd.add_subcommand(
           "list", "Instances of ours (tagged d2l:managed): type, state, uptime, price, cost");
       common(list, o);
@@ -706,9 +629,7 @@ d2l::cli::Registrar reg{
       common(stop_all, o);
       stop_all->add_flag("--yes", o->yes, "Do not ask");
       return [o, launch, list, stop, start, term, ssh, pull, stop_all, nb_create, nb_start, nb_stop,
-              nb_status, nb_url, nb_delete, bset, bcheck]() -> int {
-        if (bset->parsed()) return run_budget_set(*o);
-        if (bcheck->parsed()) return run_budget_check(*o);
+              nb_status, nb_url, nb_delete]() -> int {
         if (nb_create->parsed()) return run_notebook_create(*o);
         if (nb_start->parsed()) return run_notebook(*o, "start");
         if (nb_stop->parsed()) return run_notebook(*o, "stop");

@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "../common/command.h"
+#include "cloud_common.h"
+#include "d2l/cloud/billing.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/core/paths.h"
 #include "d2l/ops/budget.h"
+#include "d2l/ops/price_update.h"
 #include "d2l/ops/pricing.h"
 #include "flag_checks.h"
 
@@ -44,6 +47,11 @@ struct Opts {
   // log
   double hours = 0;
   std::string source = "cli";
+  // AWS: budget --aws, update
+  bool aws = false;
+  std::string profile;
+  std::string email;
+  std::string budget_name = "d2l-monthly";
 };
 
 std::string budget_path() { return config_dir() + "/budget.json"; }
@@ -68,6 +76,20 @@ json offer_json(const InstanceOffer& o) {
   return j;
 }
 
+// Which catalogue the prices come from, and when they were fetched.
+json catalogue_json(const Catalog& cat) {
+  json updates = json::array();
+  for (const auto& u : cat.updates())
+    updates.push_back({{"region", u.region},
+                       {"fetched_at", u.fetched_at},
+                       {"file", u.origin},
+                       {"ebs_usd_per_gb_month", u.volume_prices}});
+  return {{"description", cat.describe()},
+          {"sources", cat.sources()},
+          {"updates", updates},
+          {"warnings", cat.warnings()}};
+}
+
 void common(CLI::App* sub, const std::shared_ptr<Opts>& o, bool catalog = true) {
   sub->add_flag("--json", o->json, "Machine-readable output");
   if (catalog) {
@@ -82,7 +104,7 @@ void common(CLI::App* sub, const std::shared_ptr<Opts>& o, bool catalog = true) 
 }
 
 int run_list(const Opts& o) {
-  const Catalog cat = Catalog::load_default(o.catalog);
+  const Catalog cat = d2l::cli::load_catalog(o.catalog);
   std::vector<const InstanceOffer*> rows;
   for (const auto& x : cat.offers()) {
     if (o.gpu && x.accelerator_count <= 0) continue;
@@ -93,8 +115,11 @@ int run_list(const Opts& o) {
   if (o.json) {
     json arr = json::array();
     for (auto* x : rows) arr.push_back(offer_json(*x));
-    std::cout << json{{"sources", cat.sources()}, {"notes", cat.notes()}, {"instances", arr}}.dump(
-                     2)
+    std::cout << json{{"catalogue", catalogue_json(cat)},
+                      {"sources", cat.sources()},
+                      {"notes", cat.notes()},
+                      {"instances", arr}}
+                     .dump(2)
               << "\n";
     return 0;
   }
@@ -106,15 +131,12 @@ int run_list(const Opts& o) {
                 x->accelerator_count > 0 ? std::to_string(int(x->accelerator_count)).c_str() : "-",
                 x->gpu_memory_gib > 0 ? std::to_string(int(x->gpu_memory_gib)).c_str() : "-",
                 x->region.c_str(), x->price);
-  std::printf("%zu instance types; prices from %s", rows.size(), cat.sources()[0].c_str());
-  for (std::size_t i = 1; i < cat.sources().size(); ++i)
-    std::printf(" + %s", cat.sources()[i].c_str());
-  std::printf(" (see 'd2l cost list --json' notes for their date)\n");
+  std::printf("%zu instance types; prices: %s\n", rows.size(), cat.describe().c_str());
   return 0;
 }
 
 int run_estimate(const Opts& o) {
-  const Catalog cat = Catalog::load_default(o.catalog);
+  const Catalog cat = d2l::cli::load_catalog(o.catalog);
   const InstanceOffer& x = cat.find(o.instance, o.region);
   const double secs = parse_duration(o.duration);
   if (o.spot && !x.spot_price)
@@ -124,19 +146,21 @@ int run_estimate(const Opts& o) {
     std::cout << json{{"instance", offer_json(x)},
                       {"hours", secs / 3600.0},
                       {"spot", o.spot},
-                      {"cost", cost}}
+                      {"cost", cost},
+                      {"catalogue", catalogue_json(cat)}}
                      .dump(2)
               << "\n";
     return 0;
   }
-  std::printf("%s (%s) for %s: %s at %s/h%s\n", x.instance_type.c_str(), x.region.c_str(),
-              format_duration(secs).c_str(), money(cost).c_str(),
-              money(o.spot ? *x.spot_price : x.price).c_str(), o.spot ? " spot" : "");
+  std::printf("%s (%s) for %s: %s at %s/h%s\nprices: %s\n", x.instance_type.c_str(),
+              x.region.c_str(), format_duration(secs).c_str(), money(cost).c_str(),
+              money(o.spot ? *x.spot_price : x.price).c_str(), o.spot ? " spot" : "",
+              cat.describe().c_str());
   return 0;
 }
 
 int run_compare(const Opts& o) {
-  const Catalog cat = Catalog::load_default(o.catalog);
+  const Catalog cat = d2l::cli::load_catalog(o.catalog);
   struct Row {
     const InstanceOffer* x;
     double secs, cost;
@@ -157,7 +181,8 @@ int run_compare(const Opts& o) {
     json arr = json::array();
     for (const auto& r : rows)
       arr.push_back({{"instance", offer_json(*r.x)}, {"hours", r.secs / 3600.0}, {"cost", r.cost}});
-    std::cout << json{{"runs", arr}, {"cheapest", best}}.dump(2) << "\n";
+    std::cout << json{{"runs", arr}, {"cheapest", best}, {"catalogue", catalogue_json(cat)}}.dump(2)
+              << "\n";
     return 0;
   }
   std::printf("%-18s %10s %10s %12s\n", "INSTANCE", "DURATION", "USD/h", "COST");
@@ -171,6 +196,7 @@ int run_compare(const Opts& o) {
         std::printf("%s costs %.2fx the cheapest\n", rows[i].x->instance_type.c_str(),
                     rows[i].cost / rows[best].cost);
   }
+  std::printf("prices: %s\n", cat.describe().c_str());
   return 0;
 }
 
@@ -226,7 +252,7 @@ int run_budget_check(const Opts& o) {
 }
 
 int run_log(const Opts& o) {
-  const Catalog cat = Catalog::load_default(o.catalog);
+  const Catalog cat = d2l::cli::load_catalog(o.catalog);
   const InstanceOffer& x = cat.find(o.instance, o.region);
   UsageEntry e;
   e.time = static_cast<std::int64_t>(std::time(nullptr));
@@ -249,6 +275,122 @@ int run_log(const Opts& o) {
   return 0;
 }
 
+// --- AWS: the budget in AWS Budgets, and prices fetched from AWS ---
+
+std::vector<double> alert_list(const std::string& text) {
+  std::vector<double> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0')
+      throw d2l::bad_input("cost: --alerts: '" + text +
+                           "' is not a list of percentages like 50,80,90");
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int run_budget_set_aws(const Opts& o) {
+  namespace cloud = d2l::cloud;
+  cloud::BudgetRequest b;
+  b.name = o.budget_name;
+  b.monthly_usd = o.monthly;
+  b.thresholds_pct = alert_list(o.alerts);
+  b.email = o.email;
+  if (b.email.empty()) throw d2l::bad_input("cost: budget set --aws needs --email ADDRESS");
+  cloud::check_budget(b);
+  cloud::AwsClient client = d2l::cli::make_aws_client(o.region, o.profile, true);
+  const std::string account = cloud::account_id(client);
+  if (!o.json)
+    std::cout << "Will create AWS budget " << b.name << ": " << money(b.monthly_usd)
+              << " a month for account " << account << ", e-mail to " << b.email << " at "
+              << o.alerts << " % of actual spend.\n";
+  cloud::create_budget(client, account, b);
+  if (o.json)
+    std::cout << json{{"budget", b.name},         {"account", account},
+                      {"monthly", b.monthly_usd}, {"alerts", b.thresholds_pct},
+                      {"email", b.email},         {"created", true}}
+                     .dump(2)
+              << "\n";
+  else
+    std::cout << "Created: AWS e-mails " << b.email
+              << " when actual spend crosses each threshold.\n";
+  return 0;
+}
+
+int run_budget_check_aws(const Opts& o) {
+  namespace cloud = d2l::cloud;
+  cloud::AwsClient client = d2l::cli::make_aws_client(o.region, o.profile, true);
+  const std::string account = cloud::account_id(client);
+  const cloud::BudgetStatus b = cloud::describe_budget(client, account, o.budget_name);
+  const double spent = cloud::month_to_date_spend(client, std::time(nullptr));
+  // As `budget check`: 4 at/over the budget, 3 forecast at/over it, else 0.
+  const int code = b.limit_usd > 0 && spent >= b.limit_usd                               ? 4
+                   : b.limit_usd > 0 && b.forecast_usd && *b.forecast_usd >= b.limit_usd ? 3
+                                                                                         : 0;
+  if (o.json) {
+    std::cout << json{{"budget", o.budget_name},
+                      {"account", account},
+                      {"monthly", b.limit_usd},
+                      {"actual", spent},
+                      {"actual_budgets", b.actual_usd ? json(*b.actual_usd) : json(nullptr)},
+                      {"forecast", b.forecast_usd ? json(*b.forecast_usd) : json(nullptr)},
+                      {"exit_code", code}}
+                     .dump(2)
+              << "\n";
+    return code;
+  }
+  std::cout << "AWS budget " << o.budget_name << ": " << money(b.limit_usd) << " a month\n"
+            << "  spent this month (Cost Explorer): " << money(spent);
+  if (b.limit_usd > 0) std::cout << " (" << static_cast<int>(100 * spent / b.limit_usd) << " %)";
+  std::cout << "\n";
+  if (b.forecast_usd)
+    std::cout << "  forecast for the month (AWS Budgets): " << money(*b.forecast_usd)
+              << (*b.forecast_usd >= b.limit_usd ? "  at or over the budget" : "") << "\n";
+  if (code == 4) std::cout << "over budget\n";
+  return code;
+}
+
+int run_update(const Opts& o) {
+  // The region's shape is checked before anything else: a bad one costs no request.
+  d2l::cloud::AwsClient client = d2l::cli::make_aws_client(o.region, o.profile);
+  const std::string region = client.region();
+  const std::string path = d2l::ops::updated_catalog_path();
+  if (!o.json)
+    std::fprintf(stderr, "Fetching prices of %zu instance types in %s from AWS...\n",
+                 d2l::ops::update_instance_types().size(), region.c_str());
+  const auto r = d2l::ops::update_catalog(client, region, std::time(nullptr), path);
+  if (o.json) {
+    json rows = json::array();
+    for (const auto& x : r.offers) rows.push_back(offer_json(x));
+    std::cout << json{{"file", r.path},
+                      {"region", r.region},
+                      {"fetched_at", r.fetched_at},
+                      {"instances", rows},
+                      {"missing", r.missing},
+                      {"with_spot", r.with_spot},
+                      {"ebs_usd_per_gb_month", r.volume_prices}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("Updated %s: %zu instance types in %s (%d with a spot price) at %s\n", r.path.c_str(),
+              r.offers.size(), r.region.c_str(), r.with_spot, r.fetched_at.c_str());
+  if (const auto gp3 = r.volume_prices.find("gp3"); gp3 != r.volume_prices.end())
+    std::printf("EBS gp3: %s per GB-month\n", money(gp3->second).c_str());
+  if (!r.missing.empty()) {
+    std::printf("Not offered in %s:", r.region.c_str());
+    for (const auto& t : r.missing) std::printf(" %s", t.c_str());
+    std::printf("\n");
+  }
+  return 0;
+}
+
 d2l::cli::Registrar reg{
     "cost", "Instance prices, estimates, comparisons, budgets and a usage ledger",
     [](CLI::App& cmd) -> d2l::cli::Runner {
@@ -256,10 +398,13 @@ d2l::cli::Registrar reg{
       cmd.require_subcommand(1);
       cmd.footer(
           "Durations: 8h, 90m, 2d, 1h30m (a bare number is hours).\n"
-          "Files: $D2L_CONFIG_DIR (default ~/.config/d2l): catalog.csv (your prices, override the\n"
-          "catalogue), budget.json, usage.json (the ledger).\n"
-          "Exit codes: 0 ok, 1 failure, 2 usage or bad input (also a corrupt file);\n"
-          "'budget check': 0 under every alert, 3 actual or forecast at/over an alert, 4 actual\n"
+          "Files: $D2L_CONFIG_DIR (default ~/.config/d2l): catalog-aws.csv (prices 'update'\n"
+          "fetched, over the built-in ones), catalog.csv (your prices, over both), budget.json,\n"
+          "usage.json (the ledger). AWS (update, budget --aws): credentials and region as\n"
+          "'d2l cloud' reads them; endpoints AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_PRICING, _EC2.\n"
+          "Exit codes: 0 ok, 1 failure (AWS unreachable or refusing: the catalogue is unchanged),\n"
+          "2 usage or bad input (also a corrupt file); 'budget check': 0 under every alert, 3\n"
+          "actual or forecast at/over an alert (--aws: forecast at/over the budget), 4 actual\n"
           "at/over the budget.");
       auto* list = cmd.add_subcommand("list", "List the catalogue's instance types and prices");
       common(list, o);
@@ -288,9 +433,28 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::positive_up_to(1e9));
       bset->add_option("--alerts", o->alerts,
                        "Alert thresholds in % of the budget (default 50,80,90)");
+      auto aws_flags = [&](CLI::App* sub) {
+        sub->add_flag("--aws", o->aws,
+                      "The budget in AWS Budgets (e-mail alerts; spend from Cost Explorer)");
+        sub->add_option("--name", o->budget_name, "With --aws: budget name (default d2l-monthly)")
+            ->check(d2l::cli::non_empty());
+        d2l::cli::add_aws_options(sub, o->region, o->profile);
+      };
+      aws_flags(bset);
+      bset->add_option("--email", o->email, "With --aws: who gets the alerts")
+          ->check(d2l::cli::non_empty());
       auto* bcheck = budget->add_subcommand(
-          "check", "Month-to-date spend and linear forecast against each threshold (exit 0/3/4)");
+          "check",
+          "Month-to-date spend and forecast against each threshold (exit 0/3/4); --aws: "
+          "against the AWS budget");
       common(bcheck, o, false);
+      aws_flags(bcheck);
+
+      auto* update = cmd.add_subcommand(
+          "update",
+          "Fetch today's prices from AWS (Price List API, spot price history, EBS) for a region");
+      common(update, o, false);
+      d2l::cli::add_aws_options(update, o->region, o->profile);
 
       auto* log = cmd.add_subcommand("log", "Record HOURS of INSTANCE in the usage ledger");
       common(log, o);
@@ -300,7 +464,14 @@ d2l::cli::Registrar reg{
           ->check(d2l::cli::positive_up_to(1e6));
       log->add_option("--source", o->source, "Who records it (default cli)");
 
-      return [o, list, est, cmp, bset, bcheck, log]() -> int {
+      return [o, list, est, cmp, bset, bcheck, log, update]() -> int {
+        if (update->parsed()) return run_update(*o);
+        if (!o->aws &&
+            (!o->email.empty() || o->budget_name != "d2l-monthly" ||
+             ((bset->parsed() || bcheck->parsed()) && (!o->region.empty() || !o->profile.empty()))))
+          throw d2l::bad_input("cost: --email, --name, --region and --profile go with --aws");
+        if (bset->parsed()) return o->aws ? run_budget_set_aws(*o) : run_budget_set(*o);
+        if (bcheck->parsed()) return o->aws ? run_budget_check_aws(*o) : run_budget_check(*o);
         if (list->parsed()) return run_list(*o);
         if (est->parsed()) return run_estimate(*o);
         if (cmp->parsed()) return run_compare(*o);

@@ -68,21 +68,22 @@ std::string resolve_region(const AwsSettings& settings = {});
 void check_region(const std::string& region);
 
 /// The AWS services d2l calls.
-enum class Service { Ec2, Ssm, SageMaker, Sts, Budgets, CostExplorer };
+enum class Service { Ec2, Ssm, SageMaker, Sts, Budgets, CostExplorer, Pricing };
 
 /// The service's name as in a signature scope: `ec2`, `ssm`, `sagemaker`, `sts`, `budgets`,
-/// `ce`.
+/// `ce`, `pricing`.
 std::string service_name(Service service);
 
 /// The region a request to `service` is signed for: `region`, except for the global Budgets
-/// and Cost Explorer, signed for us-east-1.
+/// and Cost Explorer and the Price List API (whose endpoint for every region's prices is
+/// us-east-1's), signed for us-east-1.
 std::string signing_region(Service service, const std::string& region);
 
 /// The endpoint URL for `service` in `region`: `$AWS_ENDPOINT_URL_EC2` (`_SSM`, `_SAGEMAKER`,
-/// `_STS`, `_BUDGETS`, `_COST_EXPLORER`), else `$AWS_ENDPOINT_URL`, else AWS's:
+/// `_STS`, `_BUDGETS`, `_COST_EXPLORER`, `_PRICING`), else `$AWS_ENDPOINT_URL`, else AWS's:
 /// `https://ec2.REGION.amazonaws.com` (SSM: `ssm.`, SageMaker: `api.sagemaker.`, STS: `sts.`;
 /// `.amazonaws.com.cn` in China's regions), `https://budgets.amazonaws.com`,
-/// `https://ce.us-east-1.amazonaws.com`.
+/// `https://ce.us-east-1.amazonaws.com`, `https://api.pricing.us-east-1.amazonaws.com`.
 std::string endpoint_url(Service service, const std::string& region);
 
 /// One error reply of an AWS API (or a transport failure after the retries). what() is one

@@ -105,9 +105,11 @@ struct CostedInstance {
 /// Prices `instances` with `price_of(instance)`, its compute price per hour (nullopt when
 /// unknown; the caller picks on-demand or, for a spot instance, the spot price of its zone), at
 /// time `now`: see CostedInstance. A stopped instance whose stop time is unknown has `hours` 0.
+/// Volumes cost `volume_price(type)` USD per GiB-month (default: volume_price_per_gb_month()).
 std::vector<CostedInstance> cost_instances(
     const std::vector<Instance>& instances,
-    const std::function<std::optional<double>(const Instance&)>& price_of, std::time_t now);
+    const std::function<std::optional<double>(const Instance&)>& price_of, std::time_t now,
+    const std::function<std::optional<double>(const std::string&)>& volume_price = nullptr);
 
 /// Parses an ISO 8601 UTC time as EC2 writes it (`2026-12-01T05:00:00.000Z`); nullopt if not.
 std::optional<std::time_t> parse_aws_time(const std::string& text);

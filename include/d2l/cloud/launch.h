@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "d2l/cloud/ec2.h"
+#include "d2l/cloud/prices.h"
 
 namespace d2l::cloud {
 
@@ -36,17 +37,6 @@ std::string new_client_token();
 
 /// Throws d2l::bad_input naming `cidr` unless it is an IPv4 CIDR (`203.0.113.7/32`).
 void check_cidr(const std::string& cidr);
-
-/// The latest spot price of a type in one availability zone.
-struct SpotPrice {
-  std::string availability_zone;  ///< `us-east-1a`
-  double price = 0;               ///< USD per hour
-};
-
-/// The current spot prices of `instance_type` (Linux/UNIX) in each zone of the client's region
-/// (DescribeSpotPriceHistory from now: the latest per zone), cheapest first. Throws AwsError.
-std::vector<SpotPrice> spot_prices(AwsClient& client, const std::string& instance_type,
-                                   std::time_t now);
 
 /// Whether EC2 knows `instance_type` in the client's region (DescribeInstanceTypes).
 bool instance_type_exists(AwsClient& client, const std::string& instance_type);

@@ -2,7 +2,8 @@
 // It verifies every request's Signature Version 4 with AWS's own signer (@smithy/signature-v4),
 // answers the EC2 Query API (DescribeInstances, StopInstances, StartInstances,
 // TerminateInstances) in the EC2 API reference's XML shapes, keeps each instance's state, answers
-// SSM's GetParameter in the JSON protocol, plays an instance metadata service (IMDSv2), and
+// SSM's GetParameter in the JSON protocol, prices (prices.js: the Price List API's GetProducts,
+// DescribeSpotPriceHistory), plays an instance metadata service (IMDSv2), and
 // injects faults (throttling N times, 5xx, expired tokens, missing permissions).
 //
 //   node server.js PORT_FILE      listens on a free 127.0.0.1 port and writes it to PORT_FILE
@@ -17,6 +18,7 @@ const fs = require('fs');
 const crypto = require('crypto');
 const { SignatureV4 } = require('@smithy/signature-v4');
 const { Sha256 } = require('@aws-crypto/sha256-js');
+const prices = require('./prices');  // GetProducts and DescribeSpotPriceHistory
 
 const empty = () => ({ keys: {}, instances: [], parameters: {}, imds: null, faults: [], keyPairs: {},
                        securityGroups: [], instanceTypes: ['t3.medium', 'g4dn.xlarge', 'g6.xlarge'],
@@ -173,14 +175,7 @@ function tagsFor(form, type) {
 
 const launchActions = {
   DescribeSpotPriceHistory(form, res) {
-    state.lastSpotQuery = Object.fromEntries(form);
-    const t = form.get('InstanceType.1');
-    let x = '<spotPriceHistorySet>';
-    for (const p of (state.spotPrices || {})[t] || [])
-      x += '<item><instanceType>' + esc(t) + '</instanceType><productDescription>Linux/UNIX</productDescription><spotPrice>' +
-           esc(p.price) + '</spotPrice><timestamp>' + esc(p.time || new Date().toISOString()) + '</timestamp><availabilityZone>' +
-           esc(p.zone) + '</availabilityZone></item>';
-    ok(res, 'DescribeSpotPriceHistoryResponse', x + '</spotPriceHistorySet><nextToken/>');
+    prices.describeSpotPriceHistory(state, form, (tag, inner) => ok(res, tag, inner), (...e) => ec2Error(res, ...e));
   },
   DescribeVolumes(form, res) {
     const ids = filtersOf(form).filter((f) => f.name === 'attachment.instance-id').flatMap((f) => f.values);
@@ -501,19 +496,20 @@ async function handle(req, res, body) {
   const json = !!target;
   const action = json ? target.split('.').pop() : new URLSearchParams(body).get('Action') || '';
   const prefixes = { 'AmazonSSM.': 'ssm', 'SageMaker.': 'sagemaker', 'AWSBudgetServiceGateway.': 'budgets',
-                     'AWSInsightsIndexService.': 'ce' };
+                     'AWSInsightsIndexService.': 'ce', 'AWSPriceListService.': 'pricing' };
   const scoped = (parseAuthorization(req.headers.authorization) || {}).service;
   const service = json ? (Object.entries(prefixes).find(([p]) => target.startsWith(p)) || [null, '?'])[1]
                        : (scoped === 'sts' ? 'sts' : 'ec2');
   const fail = json ? jsonError : ec2Error;
-  if ((service === 'budgets' || service === 'ce') && scoped && !req.headers.authorization.includes('/us-east-1/'))
+  if (['budgets', 'ce', 'pricing'].includes(service) && scoped && !req.headers.authorization.includes('/us-east-1/'))
     return fail(res, 400, 'InvalidSignatureException', 'Credential should be scoped to a valid region: us-east-1');
   stats.attempts[action] = (stats.attempts[action] || 0) + 1;
   const bad = await verify(req, body, service);
   if (bad) { stats.rejected += 1; return fail(res, ...bad); }
   const auth = parseAuthorization(req.headers.authorization);
   stats.requests.push({ action, key: auth.key, token: !!req.headers['x-amz-security-token'],
-                        signed: auth.signed, contentType: req.headers['content-type'], body });
+                        signed: auth.signed, contentType: req.headers['content-type'], body,
+                        target: req.headers['x-amz-target'] });
   const fault = takeFault(action);
   if (fault && !fault.after) return fail(res, fault.status || 400, fault.code, fault.message || fault.code + ' (injected by the fake)');
   if (fault) {
@@ -534,6 +530,10 @@ async function handle2(req, res, body, json, action, service) {
                    '</GetCallerIdentityResult><ResponseMetadata><RequestId>' + crypto.randomUUID() + '</RequestId></ResponseMetadata></GetCallerIdentityResponse>');
   }
   if (service === 'budgets' || service === 'ce') return billing(action, JSON.parse(body || '{}'), res);
+  if (service === 'pricing') {
+    if (action !== 'GetProducts') return jsonError(res, 400, 'UnknownOperationException', '');
+    return prices.getProducts(state, JSON.parse(body || '{}'), (o) => jsonOk(res, o), (...e) => jsonError(res, ...e));
+  }
   if (json) {
     if (action === 'GetParameter') {
       const name = JSON.parse(body || '{}').Name;
