@@ -72,6 +72,16 @@ std::string History::to_json() const {
   }
   j["examples_seen"] = examples_seen;
   j["first_batch_seconds"] = first_batch_seconds;
+  if (distributed) {
+    const auto& d = *distributed;
+    j["distributed"] = {{"world_size", d.world_size},
+                        {"backend", d.backend},
+                        {"steps", d.steps},
+                        {"step_seconds", d.step_seconds},
+                        {"allreduce_seconds", d.allreduce_seconds},
+                        {"broadcast_seconds", d.broadcast_seconds},
+                        {"allreduce_share", d.allreduce_share()}};
+  }
   j["loss"] = loss();
   j["train_acc"] = train_acc();
   j["test_acc"] = test_acc();
@@ -111,6 +121,18 @@ History History::from_json(const std::string& text, const std::string& name) {
     h.divergence = value_or(j, "divergence", std::string());
     h.examples_seen = value_or(j, "examples_seen", std::int64_t{0});
     h.first_batch_seconds = value_or(j, "first_batch_seconds", 0.0);
+    if (j.contains("distributed")) {
+      const auto& d = j["distributed"];
+      if (!d.is_object()) throw bad_input(name + ": distributed: expected an object");
+      DistributedSummary s;
+      s.world_size = value_or(d, "world_size", std::int64_t{0});
+      s.backend = value_or(d, "backend", std::string());
+      s.steps = value_or(d, "steps", std::int64_t{0});
+      s.step_seconds = value_or(d, "step_seconds", 0.0);
+      s.allreduce_seconds = value_or(d, "allreduce_seconds", 0.0);
+      s.broadcast_seconds = value_or(d, "broadcast_seconds", 0.0);
+      h.distributed = s;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw bad_input(name +
                     ": a setting has the wrong type: " + std::string(e.what()).substr(0, 120));

@@ -29,6 +29,8 @@
 #include <thread>
 
 #include "d2l/core/error.h"
+#include "d2l/core/procfs.h"
+#include "d2l/core/progress.h"
 #include "d2l/core/timer.h"
 #include "d2l/train/evaluate.h"
 
@@ -36,6 +38,8 @@ extern char** environ;
 
 namespace d2l {
 namespace {
+
+constexpr const char* kProgressFdVar = "D2L_PROGRESS_FD";
 
 std::string get_env(const std::map<std::string, std::string>& env, const std::string& name) {
   if (!env.empty()) {
@@ -109,10 +113,21 @@ using GroupBase = c10d::Backend;
 using GroupBase = c10d::ProcessGroup;
 #endif
 
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+}  // namespace
+
 struct Distributed::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<GroupBase> pg;
   std::string backend = "gloo";
+  bool in_step = false;
+  Clock::time_point step_start;
+  DistributedSummary times;
 };
 
 Distributed::Distributed(const DistributedOptions& options, c10::Device device)
@@ -197,10 +212,30 @@ void Distributed::broadcast_parameters(torch::nn::Module& net) {
   }
 }
 
+void Distributed::begin_step() {
+  impl_->in_step = true;
+  impl_->step_start = Clock::now();
+}
+
+void Distributed::end_step() {
+  if (!impl_->in_step) return;
+  impl_->in_step = false;
+  impl_->times.step_seconds += seconds_since(impl_->step_start);
+  ++impl_->times.steps;
+}
+
+DistributedSummary Distributed::timings() const {
+  DistributedSummary s = impl_->times;
+  s.world_size = world_size();
+  s.backend = impl_->backend;
+  return s;
+}
+
 void Distributed::broadcast_buffers(torch::nn::Module& net) {
   auto bufs = net.buffers();
   if (bufs.empty() || world_size() == 1) return;
   torch::NoGradGuard ng;
+  const auto start = Clock::now();
   try {
     for (auto& b : bufs) {
       std::vector<at::Tensor> one{b.is_contiguous() ? b : b.contiguous()};
@@ -211,11 +246,13 @@ void Distributed::broadcast_buffers(torch::nn::Module& net) {
     throw Error("distributed: rank " + std::to_string(rank()) +
                 ": broadcasting the buffers failed: " + short_what(e));
   }
+  if (impl_->in_step) impl_->times.broadcast_seconds += seconds_since(start);
 }
 
 at::Tensor Distributed::sync_gradients(const std::vector<at::Tensor>& params, double local_examples,
                                        const at::Tensor& stats) {
   torch::NoGradGuard ng;
+  const auto start = Clock::now();
   // Buckets of consecutive gradients of one dtype and device, about bucket_bytes each.
   struct Bucket {
     std::vector<std::size_t> members;
@@ -293,6 +330,7 @@ at::Tensor Distributed::sync_gradients(const std::vector<at::Tensor>& params, do
       offset += g.numel();
     }
   }
+  if (impl_->in_step) impl_->times.allreduce_seconds += seconds_since(start);
   return out;
 }
 
@@ -317,6 +355,26 @@ void Distributed::barrier() {
 
 // ---------------------------------------------------------------------------------------------
 // The launcher
+
+bool launcher_gives_progress(std::int64_t rank, bool launcher_on_terminal) {
+  return rank == 0 && launcher_on_terminal;
+}
+
+std::FILE* progress_stream(const std::map<std::string, std::string>& env) {
+  static std::FILE* given = nullptr;  // opened once per descriptor, kept for the process's life
+  static long given_fd = -1;
+  const std::string v = get_env(env, kProgressFdVar);
+  if (v.empty()) return stderr;
+  char* end = nullptr;
+  const long fd = std::strtol(v.c_str(), &end, 10);
+  if (*end != '\0' || fd < 3 || fd > 65535 || ::fcntl(static_cast<int>(fd), F_GETFD) == -1)
+    return stderr;
+  if (!given || given_fd != fd) {
+    given = ::fdopen(static_cast<int>(fd), "w");
+    given_fd = fd;
+  }
+  return given ? given : stderr;
+}
 
 namespace {
 
@@ -363,14 +421,15 @@ void drain(Worker& w, bool forward) {
 }
 
 pid_t start_worker(const LaunchOptions& o, std::int64_t rank, int port, int err_write,
-                   std::int64_t threads_each) {
+                   std::int64_t threads_each, int progress_fd) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;
     const std::string name = kv.substr(0, kv.find('='));
     if (name == "RANK" || name == "LOCAL_RANK" || name == "WORLD_SIZE" ||
         name == "LOCAL_WORLD_SIZE" || name == "MASTER_ADDR" || name == "MASTER_PORT" ||
-        name == "TORCHELASTIC_USE_AGENT_STORE" || name == "OMP_NUM_THREADS" || name == "GROUP_RANK")
+        name == "TORCHELASTIC_USE_AGENT_STORE" || name == "OMP_NUM_THREADS" ||
+        name == "GROUP_RANK" || name == kProgressFdVar)
       continue;
     env.push_back(kv);
   }
@@ -383,6 +442,8 @@ pid_t start_worker(const LaunchOptions& o, std::int64_t rank, int port, int err_
   env.push_back("MASTER_PORT=" + std::to_string(port));
   env.push_back("TORCHELASTIC_USE_AGENT_STORE=True");
   env.push_back("OMP_NUM_THREADS=" + std::to_string(threads_each));
+  if (progress_fd >= 0)
+    env.push_back(std::string(kProgressFdVar) + "=" + std::to_string(progress_fd));
   std::vector<char*> argv, envp;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -406,6 +467,7 @@ pid_t start_worker(const LaunchOptions& o, std::int64_t rank, int port, int err_
       if (devnull >= 0) ::dup2(devnull, 1);
     }
     ::dup2(err_write, 2);
+    if (progress_fd >= 0) ::fcntl(progress_fd, F_SETFD, 0);  // this one worker keeps it
     ::execve(argv[0], argv.data(), envp.data());
     const std::string msg =
         "d2l: train: cannot run " + o.argv[0] + ": " + std::strerror(errno) + "\n";
@@ -457,6 +519,12 @@ int launch_workers(const LaunchOptions& o) {
   ::sigaction(SIGTERM, &sa, &old_term);
   g_launcher_signal.store(0);
 
+  // The worker's stderr is a pipe (its last line names a failure's cause), so rank 0 gets a
+  // copy of our terminal for its progress bar, when ours is one.
+  int progress_fd = -1;
+  if (launcher_gives_progress(o.node_rank * o.nproc, is_terminal(stderr)))
+    progress_fd = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+
   std::vector<Worker> workers(static_cast<std::size_t>(o.nproc));
   for (std::int64_t r = 0; r < o.nproc; ++r) {
     int fds[2];
@@ -464,13 +532,16 @@ int launch_workers(const LaunchOptions& o) {
       throw Error("train --nproc: pipe: " + std::string(std::strerror(errno)));
     Worker& w = workers[static_cast<std::size_t>(r)];
     w.rank = r;
-    w.pid = start_worker(o, r, port, fds[1], threads_each);
+    const bool bar = launcher_gives_progress(o.node_rank * o.nproc + r, progress_fd >= 0);
+    w.pid = start_worker(o, r, port, fds[1], threads_each, bar ? progress_fd : -1);
     ::close(fds[1]);
     w.err_fd = fds[0];
     ::fcntl(w.err_fd, F_SETFL, ::fcntl(w.err_fd, F_GETFL) | O_NONBLOCK);
   }
+  if (progress_fd >= 0) ::close(progress_fd);
 
   std::optional<std::size_t> failed;  // the first worker that failed
+  std::optional<std::size_t> hung;    // another one found stopped when it did
   bool interrupted = false;
   double kill_at = -1;  // when the survivors get SIGKILL
   Timer clock;
@@ -509,8 +580,18 @@ int launch_workers(const LaunchOptions& o) {
       }
       if (!ok && !stopped && !failed) {
         failed = i;
+        // A worker that hangs because it was stopped (SIGSTOP, a debugger) is the likely cause
+        // of the others' timeout: found before it is continued to take the SIGTERM.
+        for (std::size_t j = 0; j < workers.size(); ++j) {
+          if (workers[j].status || hung) continue;
+          const auto st = procfs::read_process_stat("/", workers[j].pid);
+          if (st && (st->state == 'T' || st->state == 't')) hung = j;
+        }
         for (auto& other : workers)
-          if (!other.status) ::kill(-other.pid, SIGTERM);
+          if (!other.status) {
+            ::kill(-other.pid, SIGTERM);
+            ::kill(-other.pid, SIGCONT);
+          }
         kill_at = clock.elapsed() + o.kill_grace_s;
       }
       ::close(w.err_fd);
@@ -530,10 +611,21 @@ int launch_workers(const LaunchOptions& o) {
     std::string why = w.last_line;
     if (why.rfind("d2l: ", 0) == 0) why = why.substr(5);
     if (why.rfind("error: ", 0) == 0) why = why.substr(7);
-    std::fprintf(stderr, "d2l: train: rank %lld of %lld failed (%s)%s%s; stopped the others\n",
-                 static_cast<long long>(o.node_rank * o.nproc + w.rank),
-                 static_cast<long long>(o.nnodes * o.nproc), describe_status(*w.status).c_str(),
-                 why.empty() ? "" : ": ", why.c_str());
+    const auto world = static_cast<long long>(o.nnodes * o.nproc);
+    const auto rank_of = [&](const Worker& x) {
+      return static_cast<long long>(o.node_rank * o.nproc + x.rank);
+    };
+    if (hung)
+      std::fprintf(stderr,
+                   "d2l: train: rank %lld of %lld hung (its process was stopped, e.g. by SIGSTOP "
+                   "or a debugger): rank %lld gave up waiting for it (%s)%s%s; stopped the "
+                   "others\n",
+                   rank_of(workers[*hung]), world, rank_of(w), describe_status(*w.status).c_str(),
+                   why.empty() ? "" : ": ", why.c_str());
+    else
+      std::fprintf(stderr, "d2l: train: rank %lld of %lld failed (%s)%s%s; stopped the others\n",
+                   rank_of(w), world, describe_status(*w.status).c_str(), why.empty() ? "" : ": ",
+                   why.c_str());
     std::fflush(stderr);
     const int st = *w.status;
     return WIFEXITED(st) && WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : 1;

@@ -376,7 +376,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   topts.grad_clip = p.grad_clip;
   topts.verbose = o.verbose;
   topts.progress = o.progress;
-  topts.epoch_lines = o.progress && !animator.live();  // the live chart shows them
+  if (dist) topts.progress_stream = progress_stream();  // the launcher's terminal, for rank 0
+  topts.epoch_lines = o.progress && !animator.live();   // the live chart shows them
   topts.checkpoint = main_rank ? p.out + "/checkpoint.pt" : std::string();
   topts.distributed = dist;
   topts.max_steps = p.max_steps;
@@ -423,6 +424,9 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   r.history = trainer.fit(train_iter, test_iter, meta);
   // A resumed run keeps the settings it was asked to go on with.
   r.history.epochs = p.epochs;
+  // Rank 0's timings: the allreduce's share of a step (a resumed run's are this run's alone).
+  r.history.distributed.reset();
+  if (dist) r.history.distributed = dist->timings();
   if (!main_rank) {  // the others' results are rank 0's; they write nothing
     r.status = trainer.divergence() ? RunStatus::Diverged
                : trainer.stopped()  ? RunStatus::Interrupted

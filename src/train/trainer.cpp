@@ -138,7 +138,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
     double seconds_before = state_.seconds;
     ProgressBar bar(static_cast<std::size_t>(num_batches),
                     "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opts_.max_epochs),
-                    opts_.progress ? stderr : nullptr);
+                    opts_.progress ? opts_.progress_stream : nullptr);
     Timer timer;
     double last_bar = -1;
     double cur_loss = 0, cur_acc = 0;
@@ -160,7 +160,10 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       opt_->zero_grad();
       const auto b = X.size(0);
       at::Tensor y_hat, l;
-      if (dist) dist->broadcast_buffers(*net_);
+      if (dist) {
+        dist->begin_step();
+        dist->broadcast_buffers(*net_);
+      }
       if (b > 0) {  // a rank's part of a short last batch may be empty
         y_hat = net_->forward(X);
         l = loss_fn(y_hat, y);
@@ -192,6 +195,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       if (opts_.grad_clip > 0)
         torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
       opt_->step();
+      if (dist) dist->end_step();
       ++steps;
       steps_done = opts_.max_steps && steps >= *opts_.max_steps;
       {

@@ -31,6 +31,31 @@ TEST(History, JsonRoundTrip) {
   EXPECT_EQ(back.optimizer, "sgd");
   EXPECT_EQ(back.schedule, "constant");
   EXPECT_NE(h.to_csv().find("epoch,loss,train_acc,test_acc"), std::string::npos);
+  EXPECT_FALSE(back.distributed);  // one process: no "distributed" section
+  EXPECT_EQ(h.to_json().find("distributed"), std::string::npos);
+}
+
+TEST(History, TheDistributedSectionRoundTripsWithTheAllreduceShare) {
+  d2l::History h;
+  d2l::DistributedSummary d;
+  d.world_size = 2;
+  d.backend = "gloo";
+  d.steps = 6;
+  d.step_seconds = 4.0;
+  d.allreduce_seconds = 0.5;
+  d.broadcast_seconds = 0.25;
+  h.distributed = d;
+  const std::string text = h.to_json();
+  EXPECT_NE(text.find("\"allreduce_share\": 0.125"), std::string::npos) << text;
+  const auto back = d2l::History::from_json(text);
+  ASSERT_TRUE(back.distributed);
+  EXPECT_EQ(back.distributed->world_size, 2);
+  EXPECT_EQ(back.distributed->backend, "gloo");
+  EXPECT_EQ(back.distributed->steps, 6);
+  EXPECT_DOUBLE_EQ(back.distributed->allreduce_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(back.distributed->broadcast_seconds, 0.25);
+  EXPECT_DOUBLE_EQ(back.distributed->allreduce_share(), 0.125);
+  EXPECT_DOUBLE_EQ(d2l::DistributedSummary{}.allreduce_share(), 0);  // no step yet
 }
 
 TEST(History, ADivergedRunStaysReadable) {
@@ -50,7 +75,8 @@ TEST(History, MissingNumbersReadAsNaNAndBadDocumentsNameTheFile) {
   EXPECT_EQ(h.per_epoch[0].epoch, 2);
   EXPECT_TRUE(std::isnan(h.per_epoch[0].test_acc));
   for (const char* text : {"{", "[1]", R"({"history": 3})", R"({"history": [{"loss": 1}]})",
-                           R"({"points": [{"loss": 1}]})", R"({"lr": "fast"})"}) {
+                           R"({"points": [{"loss": 1}]})", R"({"lr": "fast"})",
+                           R"({"distributed": 3})", R"({"distributed": {"steps": "six"}})"}) {
     try {
       d2l::History::from_json(text, "runs/a/metrics.json");
       ADD_FAILURE() << text;

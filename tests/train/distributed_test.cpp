@@ -5,14 +5,17 @@
 #include "d2l/train/distributed.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -144,6 +147,9 @@ TEST(DistributedWorker, Train) {
   m.precision(17);
   m << "loss " << h.loss() << "\ntrain_acc " << h.train_acc() << "\ntest_acc " << h.test_acc()
     << "\nexamples " << h.examples_seen << "\n";
+  const auto t = dist->timings();
+  m << "steps " << t.steps << "\nstep_seconds " << t.step_seconds << "\nallreduce_seconds "
+    << t.allreduce_seconds << "\nworld " << t.world_size << "\n";
 }
 
 TEST(Distributed, TwoAndThreeRanksMatchOneProcessWithTheGlobalBatch) {
@@ -167,6 +173,11 @@ TEST(Distributed, TwoAndThreeRanksMatchOneProcessWithTheGlobalBatch) {
       EXPECT_DOUBLE_EQ(m["train_acc"], ha.train_acc());
       EXPECT_DOUBLE_EQ(m["test_acc"], ha.test_acc());
       EXPECT_EQ(static_cast<std::int64_t>(m["examples"]), ha.examples_seen);
+      // Every step was timed, the allreduce inside it.
+      EXPECT_EQ(static_cast<std::int64_t>(m["steps"]), kSteps);
+      EXPECT_EQ(static_cast<std::int64_t>(m["world"]), nproc);
+      EXPECT_GT(m["allreduce_seconds"], 0.0);
+      EXPECT_LT(m["allreduce_seconds"], m["step_seconds"]);
     }
   }
 }
@@ -334,6 +345,76 @@ TEST(Launcher, ForwardsSigtermToTheWorkers) {
   EXPECT_EQ(rc, 130);
 }
 
+TEST(Launcher, RankZeroAloneGetsTheLaunchersTerminalForItsProgressBar) {
+  EXPECT_TRUE(d2l::launcher_gives_progress(0, true));
+  EXPECT_FALSE(d2l::launcher_gives_progress(1, true));
+  EXPECT_FALSE(d2l::launcher_gives_progress(0, false));
+  TempDir dir;
+  d2l::LaunchOptions lo;
+  // Each worker records the descriptor it was given and whether it is a terminal.
+  lo.argv = {"/bin/sh", "-c",
+             "fd=${D2L_PROGRESS_FD:-none}; t=no; if [ $fd != none ] && [ -t $fd ]; then t=yes; "
+             "fi; echo $fd $t > " +
+                 dir.str() + "/fd$RANK"};
+  lo.nproc = 2;
+  auto seen = [&](int rank) {
+    std::ifstream in(dir / ("fd" + std::to_string(rank)));
+    std::string fd, tty;
+    in >> fd >> tty;
+    return std::make_pair(fd, tty);
+  };
+  // Our stderr is not a terminal here (ctest's pipe, or a file): no worker gets one.
+  const int saved = ::dup(2);
+  ASSERT_GE(saved, 0);
+  {
+    const std::string log = dir / "stderr";
+    const int f = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(f, 0);
+    ::dup2(f, 2);
+    ::close(f);
+  }
+  const int rc_pipe = d2l::launch_workers(lo);
+  // Now on a pseudo-terminal: rank 0 alone gets it.
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  const char* term = std::getenv("TERM");
+  const std::string old_term = term ? term : "";
+  ::setenv("TERM", "xterm", 1);  // is_terminal refuses TERM=dumb (as CI may set)
+  ::dup2(slave, 2);
+  const int rc_tty = d2l::launch_workers(lo);
+  ::dup2(saved, 2);
+  ::close(saved);
+  if (term)
+    ::setenv("TERM", old_term.c_str(), 1);
+  else
+    ::unsetenv("TERM");
+  ::close(slave);
+  ::close(master);
+  EXPECT_EQ(rc_pipe, 0);
+  EXPECT_EQ(rc_tty, 0);
+  EXPECT_EQ(seen(1), std::make_pair(std::string("none"), std::string("no")));
+  const auto [fd0, tty0] = seen(0);
+  EXPECT_NE(fd0, "none");
+  EXPECT_EQ(tty0, "yes") << "rank 0's descriptor " << fd0;
+}
+
+TEST(Launcher, ProgressStreamIsTheDescriptorGivenElseStderr) {
+  EXPECT_EQ(d2l::progress_stream({{"PATH", "/bin"}}), stderr);
+  EXPECT_EQ(d2l::progress_stream({{"D2L_PROGRESS_FD", "x"}}), stderr);
+  EXPECT_EQ(d2l::progress_stream({{"D2L_PROGRESS_FD", "2"}}), stderr);      // not below 3
+  EXPECT_EQ(d2l::progress_stream({{"D2L_PROGRESS_FD", "65000"}}), stderr);  // not open
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::FILE* f = d2l::progress_stream({{"D2L_PROGRESS_FD", std::to_string(fds[1])}});
+  ASSERT_NE(f, stderr);
+  std::fputs("bar", f);
+  std::fflush(f);
+  char buf[8] = {};
+  EXPECT_EQ(::read(fds[0], buf, sizeof buf), 3);
+  EXPECT_STREQ(buf, "bar");
+  ::close(fds[0]);  // fds[1] now belongs to the stream, kept for the process's life
+}
+
 TEST(SplitBatch, SplitsEvenlyFirstPartsLarger) {
   auto X = torch::arange(0, 14, torch::kFloat).reshape({7, 2});
   auto y = torch::arange(0, 7, torch::kLong);
@@ -425,10 +506,24 @@ TEST(TrainCli, NprocAndTorchrunVariablesMatchOneProcess) {
   auto r = d2l::test::run(base + "--out " + home / "one");
   ASSERT_EQ(r.code, 0) << r.output;
   const auto one = read_json(home / "one/metrics.json");
+  EXPECT_FALSE(one.contains("distributed"));
   r = d2l::test::run(base + "--nproc 2 --out " + home / "two");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("wrote " + home / "two"), std::string::npos) << r.output;
-  expect_same_metrics(read_json(home / "two/metrics.json"), one, "--nproc 2");
+  const auto two = read_json(home / "two/metrics.json");
+  expect_same_metrics(two, one, "--nproc 2");
+  // Rank 0's timings: 14 steps, the allreduce a part of each.
+  ASSERT_TRUE(two.contains("distributed")) << two.dump();
+  EXPECT_EQ(two["distributed"]["world_size"], 2);
+  EXPECT_EQ(two["distributed"]["backend"], "gloo");
+  EXPECT_EQ(two["distributed"]["steps"], 14);
+  const double share = two["distributed"]["allreduce_share"].get<double>();
+  EXPECT_GT(share, 0.0);
+  EXPECT_LT(share, 1.0);
+  char line[64];
+  std::snprintf(line, sizeof line, "allreduce: %.1f%% of a step on rank 0 (2 processes, gloo",
+                100 * share);
+  EXPECT_NE(r.output.find(line), std::string::npos) << r.output;
   // As torchrun starts them: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; rank 0 hosts the store.
   // Each is given its own --out: only rank 0's folder may appear.
   const std::string vars = "RANK=%d WORLD_SIZE=2 LOCAL_RANK=%d MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
@@ -477,6 +572,75 @@ TEST(TrainCli, NprocBadInputAndAKilledWorker) {
   const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(d2l::test::count_lines(err), 1) << err;
   EXPECT_NE(err.find("rank 1 of 2 failed (killed by signal 9"), std::string::npos) << err;
+}
+
+TEST(TrainCli, AStoppedWorkerMakesTheOtherGiveUpWithinTheTimeout) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string d2l = cli_env(home) + d2l::test::bin("d2l") + " train mlp --data-dir " +
+                          home.str() + " -q --no-chart --threads 1 ";
+  // Rank 1 is stopped with SIGSTOP (alive, not dead: its sockets stay open) while the run goes
+  // on. Rank 0 gives up at its next collective after --dist-timeout 3; the launcher names the
+  // hung rank in one line, exits 1 and leaves no process, the stopped one included.
+  const std::string script =
+      d2l + "--nproc 2 --epochs 100000 --dist-timeout 3 --out " + home / "s" + " 2> " +
+      home / "err" +
+      " & L=$!; "
+      "while [ $(pgrep -P $L | wc -l) -lt 2 ]; do sleep 0.1; done; sleep 1; "
+      "kids=$(pgrep -P $L); "
+      "for c in $kids; do if tr \"\\0\" \"\\n\" < /proc/$c/environ | grep -qx RANK=1; then "
+      "kill -STOP $c; fi; done; t0=$(date +%s); "
+      "wait $L; echo rc=$?; echo took=$(($(date +%s) - t0)); "
+      "for c in $kids; do kill -0 $c 2>/dev/null && echo alive $c && kill -9 $c; done; "
+      "true";
+  auto r = d2l::test::run("timeout 120 sh -c '" + script + "'");
+  EXPECT_NE(r.output.find("rc=1"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("alive"), std::string::npos) << r.output;
+  // 3 s of timeout, the others stopped at once: well under the 60 s default, whatever the load.
+  const auto took = r.output.find("took=");
+  ASSERT_NE(took, std::string::npos) << r.output;
+  EXPECT_LT(std::stoi(r.output.substr(took + 5)), 30) << r.output;
+  std::ifstream in(home / "err");
+  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(d2l::test::count_lines(err), 1) << err;
+  EXPECT_NE(err.find("rank 1 of 2 hung (its process was stopped"), std::string::npos) << err;
+  EXPECT_NE(err.find("rank 0 gave up waiting for it (exit 1)"), std::string::npos) << err;
+}
+
+TEST(TrainCli, RankZeroDrawsTheProgressBarOnTheLaunchersTerminal) {
+  TempDir home;
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string cmd = cli_env(home) + "TERM=xterm " + d2l::test::bin("d2l") +
+                          " train mlp --threads 1 --epochs 1 --max-steps 4 --batch-size 32 "
+                          "--no-chart --nproc 2 --data-dir " +
+                          home.str() + " --out " + home / "p";
+  // The launcher on a pseudo-terminal, as in a user's shell.
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {  // until the terminal closes (EIO once every writer is gone)
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      break;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(master);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  // The bar, redrawn in place: its label, its frame and its last count.
+  EXPECT_NE(out.find("\r\033[2Kepoch 1/1 ["), std::string::npos) << out;
+  EXPECT_NE(out.find("] 4/10 "), std::string::npos) << out;
+  EXPECT_NE(out.find("wrote " + home / "p"), std::string::npos) << out;
 }
 
 TEST(TrainCli, ACheckpointOfTwoProcessesResumesWithOneAndWithThree) {

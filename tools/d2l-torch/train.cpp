@@ -209,6 +209,15 @@ int run_train(TrainCli& c) {
     case d2l::RunStatus::Finished:
       break;
   }
+  if (!c.json && r.history.distributed && r.history.distributed->steps > 0) {
+    const auto& d = *r.history.distributed;
+    const double per_step = 1e3 / static_cast<double>(d.steps);
+    std::printf(
+        "allreduce: %.1f%% of a step on rank 0 (%lld processes, %s: %.1f ms of %.1f ms a "
+        "step over %lld steps)\n",
+        100 * d.allreduce_share(), static_cast<long long>(d.world_size), d.backend.c_str(),
+        d.allreduce_seconds * per_step, d.step_seconds * per_step, static_cast<long long>(d.steps));
+  }
   if (!c.json && !r.out.empty()) {
     std::string files;
     for (const auto& f : r.written) files += (files.empty() ? "" : ", ") + f;

@@ -27,6 +27,20 @@ struct ChartPoint {
   std::optional<double> lr;        ///< the learning rate there (runs with a schedule)
 };
 
+/// Where rank 0's step time went in a data-parallel run (`metrics.json`'s "distributed"): the
+/// gradient and metrics allreduce (bucket packing included) and the buffer broadcasts, against
+/// the whole step (forward, backward, allreduce, optimiser step), all with a steady clock.
+struct DistributedSummary {
+  std::int64_t world_size = 0;  ///< processes in the run
+  std::string backend;          ///< "gloo" or "nccl"
+  std::int64_t steps = 0;       ///< steps timed (this fit)
+  double step_seconds = 0;      ///< sum over the steps
+  double allreduce_seconds = 0;
+  double broadcast_seconds = 0;
+  /// allreduce_seconds / step_seconds (0 before the first step).
+  double allreduce_share() const { return step_seconds > 0 ? allreduce_seconds / step_seconds : 0; }
+};
+
 /// The history of a run, with the settings that produced it.
 struct History {
   std::string model, dataset, device;
@@ -57,6 +71,8 @@ struct History {
   double examples_per_sec() const;
   std::int64_t examples_seen = 0;  ///< training examples over all epochs
   double first_batch_seconds = 0;  ///< from process start to the first batch ready (this process)
+  /// Set for a run of several processes (rank 0's timings of this run's last fit).
+  std::optional<DistributedSummary> distributed;
 
   /// The metrics.json document (see docs/train.md for the schema).
   std::string to_json() const;

@@ -12,6 +12,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -89,6 +90,14 @@ class Distributed {
   /// Waits until every rank is here.
   void barrier();
 
+  /// Bracket one training step (the Trainer calls them before the buffers' broadcast and after
+  /// the optimiser's step). The time spent in sync_gradients and broadcast_buffers within steps
+  /// is summed, with a steady clock, against the steps' own time: the allreduce's share of a step.
+  void begin_step();
+  void end_step();
+  /// This rank's timings so far: steps, their seconds, the allreduce's and the broadcasts'.
+  DistributedSummary timings() const;
+
  private:
   struct Impl;
   DistributedOptions options_;
@@ -123,6 +132,16 @@ struct LaunchOptions {
 /// signal, else the failed worker's code (1 for one killed by a signal). Workers die with the
 /// launcher (PR_SET_PDEATHSIG).
 int launch_workers(const LaunchOptions& options);
+
+/// Whether the worker of global rank `rank` gets the launcher's terminal for its progress bar
+/// (a worker's stderr is a pipe to the launcher): rank 0 alone, when the launcher's stderr is a
+/// terminal. launch_workers passes it as a file descriptor named by D2L_PROGRESS_FD.
+bool launcher_gives_progress(std::int64_t rank, bool launcher_on_terminal);
+
+/// Where this process draws its progress bar: the terminal `d2l train --nproc`'s launcher passed
+/// (D2L_PROGRESS_FD, when it names an open descriptor), else stderr. `env`: as
+/// distributed_from_env.
+std::FILE* progress_stream(const std::map<std::string, std::string>& env = {});
 
 /// The book's `split_batch`: splits X and y along the first dimension into one part per device
 /// (sizes differ by at most one, the first ones larger) and moves each part to its device.

@@ -6,6 +6,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -52,6 +53,9 @@ struct TrainerOptions {
   /// rank sees the global metrics and stops (Ctrl-C) at the same step. The train loader gives
   /// each rank its part of every batch (LoaderOptions::shard_index); null: one process.
   std::shared_ptr<Distributed> distributed;
+  /// The progress bar's stream (it draws only on a terminal): a `--nproc` worker's stderr is a
+  /// pipe, so the launcher hands rank 0 its terminal (d2l::progress_stream()).
+  std::FILE* progress_stream = stderr;
 };
 
 /// Where and how a run diverged.
