@@ -12,7 +12,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#ifdef USE_C10D_NCCL
+// NCCL where the LibTorch was built with it (its CMake config defines USE_C10D_NCCL: the CUDA
+// LibTorch, not Debian's) and NCCL's header is there to compile ProcessGroupNCCL.hpp.
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#define D2L_HAS_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #ifdef D2L_HAS_CUDA  // data_parallel.h includes CUDA's headers: a CPU-only LibTorch lacks them
@@ -150,7 +153,7 @@ Distributed::Distributed(const DistributedOptions& options, c10::Device device)
                 " cannot reach the store at " + where + ": " + what.substr(0, what.find('\n')));
   }
   try {
-#ifdef USE_C10D_NCCL
+#ifdef D2L_HAS_NCCL
     if (device.is_cuda()) {
       auto no = c10d::ProcessGroupNCCL::Options::create();
       no->timeout = to_ms(options_.timeout_s);

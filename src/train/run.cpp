@@ -317,7 +317,9 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   if (p.model == "linreg") return train_linreg(p, given);
   const auto& info = data::dataset_info(p.data);
   std::shared_ptr<Distributed> dist;
-  if (given.distributed && given.distributed->world_size > 1) {
+  // A group of one too under a launcher that hosts the store (`--nproc 1`, torchrun): the same
+  // code path as N (on a GPU: NCCL); not for a lone srun task (SLURM_NTASKS=1) or a bare RANK.
+  if (given.distributed && (given.distributed->world_size > 1 || given.distributed->agent_store)) {
     if (device.is_cuda() && !device.has_index())
       device =
           c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(given.distributed->local_rank));

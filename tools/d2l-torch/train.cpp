@@ -213,10 +213,11 @@ int run_train(TrainCli& c) {
     const auto& d = *r.history.distributed;
     const double per_step = 1e3 / static_cast<double>(d.steps);
     std::printf(
-        "allreduce: %.1f%% of a step on rank 0 (%lld processes, %s: %.1f ms of %.1f ms a "
+        "allreduce: %.1f%% of a step on rank 0 (%lld process%s, %s: %.1f ms of %.1f ms a "
         "step over %lld steps)\n",
-        100 * d.allreduce_share(), static_cast<long long>(d.world_size), d.backend.c_str(),
-        d.allreduce_seconds * per_step, d.step_seconds * per_step, static_cast<long long>(d.steps));
+        100 * d.allreduce_share(), static_cast<long long>(d.world_size),
+        d.world_size == 1 ? "" : "es", d.backend.c_str(), d.allreduce_seconds * per_step,
+        d.step_seconds * per_step, static_cast<long long>(d.steps));
   }
   if (!c.json && !r.out.empty()) {
     std::string files;
