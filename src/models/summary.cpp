@@ -39,29 +39,12 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
 
 void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
   if (!tl_mult_adds) return;
-  const OpKind kind = kind_of(fn.name());
-  if (kind == OpKind::Other || --tl_depth > 0) return;
-  const auto inputs = fn.inputs();
+  if (kind_of(fn.name()) == OpKind::Other || --tl_depth > 0) return;
   const auto& outputs = fn.outputs();
   if (outputs.empty() || !outputs[0].isTensor()) return;
-  const std::int64_t out = outputs[0].toTensor().numel();
-  if (kind == OpKind::Convolution) {
-    // weight [out, in / groups, k...]: each output element sums in/groups x k... products.
-    if (inputs.size() < 2 || !inputs[1].isTensor()) return;
-    const auto weight = inputs[1].toTensor();
-    std::int64_t per_output = 1;
-    for (std::int64_t d = 1; d < weight.dim(); ++d) per_output *= weight.size(d);
-    *tl_mult_adds += out * per_output;
-    return;
-  }
-  // A product: each output element sums over the inner dimension, the last one of the first
-  // matrix (input [.., in] of linear; A of mm/matmul/bmm; the second argument of addmm & co.).
-  const std::string name = fn.name();
-  const std::size_t a =
-      (name == "aten::addmm" || name == "aten::baddbmm" || name == "aten::addmv") ? 1 : 0;
-  if (inputs.size() <= a || !inputs[a].isTensor()) return;
-  const auto A = inputs[a].toTensor();
-  if (A.dim() >= 1) *tl_mult_adds += out * A.size(-1);
+  std::vector<at::Tensor> args;
+  for (const auto& v : fn.inputs()) args.push_back(v.isTensor() ? v.toTensor() : at::Tensor());
+  *tl_mult_adds += op_mult_adds(fn.name(), args, outputs[0].toTensor());
 }
 
 class MultAddCounter {
@@ -130,6 +113,27 @@ class EvalScope {
 std::string fault_of(const std::exception& e) { return error_message(e); }
 
 }  // namespace
+
+std::int64_t op_mult_adds(const std::string& op, const std::vector<at::Tensor>& args,
+                          const at::Tensor& output) {
+  const OpKind kind = kind_of(op.c_str());
+  if (kind == OpKind::Other || !output.defined()) return 0;
+  const std::int64_t out = output.numel();
+  if (kind == OpKind::Convolution) {
+    // weight [out, in / groups, k...]: each output element sums in/groups x k... products.
+    if (args.size() < 2 || !args[1].defined()) return 0;
+    const auto& weight = args[1];
+    std::int64_t per_output = 1;
+    for (std::int64_t d = 1; d < weight.dim(); ++d) per_output *= weight.size(d);
+    return out * per_output;
+  }
+  // A product: each output element sums over the inner dimension, the last one of the first
+  // matrix (input [.., in] of linear; A of mm/matmul/bmm; the second argument of addmm & co.).
+  const std::size_t a =
+      (op == "aten::addmm" || op == "aten::baddbmm" || op == "aten::addmv") ? 1 : 0;
+  if (args.size() <= a || !args[a].defined()) return 0;
+  return args[a].dim() >= 1 ? out * args[a].size(-1) : 0;
+}
 
 ModelSummary summary(torch::nn::Sequential net, const std::vector<std::int64_t>& input_shape) {
   ModelSummary s;

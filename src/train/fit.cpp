@@ -1,20 +1,32 @@
 #include "d2l/train/fit.h"
 
+#include <ATen/record_function.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 #include <torch/torch.h>
 #include <torch/version.h>
+
+#ifdef D2L_HAS_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <cuda_runtime_api.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "d2l/core/device.h"
 #include "d2l/core/error.h"
 #include "d2l/core/torch_error.h"
+#include "d2l/data/registry.h"
 #include "d2l/models/registry.h"
 #include "d2l/models/summary.h"
 
@@ -120,49 +132,252 @@ std::int64_t gib_bytes(double gib) {
 
 bool half(Precision p) { return p == Precision::BF16 || p == Precision::FP16; }
 
-LinearBytes line_through(std::int64_t b1, double v1, std::int64_t b2, double v2) {
-  LinearBytes l;
-  l.per_example = std::max(0.0, (v2 - v1) / static_cast<double>(b2 - b1));
-  l.fixed = v1 - l.per_example * static_cast<double>(b1);
-  return l;
-}
-
-// One step's measurements at one batch, all in bytes.
-struct Probe {
-  double input = 0, saved = 0, forward_transient = 0, backward_transient = 0, optimizer = 0;
+// ---- the forward trace ----------------------------------------------------------------------
+// One forward pass recorded op by op through ATen's RecordFunction. An op with its own
+// derivative (derivatives.yaml) is one autograd node; what it calls runs below autograd, so its
+// children are not recorded ("opaque"). Composite ops (conv2d, batch_norm, dropout, max_pool2d,
+// cross_entropy_loss, ...) are recorded together with what they call.
+struct TraceEvent {
+  std::string name;
+  std::vector<at::Tensor> args;       // positional; undefined where the argument is no tensor
+  std::vector<bool> args_grad;        // requires_grad of each argument
+  std::vector<at::Tensor> list_args;  // the tensors of list arguments (cat)
+  std::vector<at::Tensor> outputs;    // positional
+  bool in_dropout = false;            // called from within aten::dropout
+  bool node() const {                 // whether autograd records a node for it
+    for (const auto& o : outputs)
+      if (o.defined() && o.requires_grad()) return true;
+    return false;
+  }
 };
 
-Probe probe(torch::nn::Sequential& net, torch::optim::Optimizer& opt, CpuMemoryCounter& counter,
-            const std::vector<std::int64_t>& example_shape, std::int64_t classes,
-            std::int64_t batch) {
-  Probe p;
-  const std::int64_t base = counter.live();
-  std::vector<std::int64_t> shape{batch};
-  shape.insert(shape.end(), example_shape.begin(), example_shape.end());
-  auto x = torch::randn(shape);
-  auto y = torch::randint(0, classes, {batch}, torch::kLong);
-  const std::int64_t with_input = counter.live();
-  p.input = static_cast<double>(with_input - base);
-  counter.reset_peak();
-  {
-    auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
-    const std::int64_t after_forward = counter.live();
-    p.saved = static_cast<double>(after_forward - with_input);
-    p.forward_transient = static_cast<double>(counter.peak() - after_forward);
-    counter.reset_peak();
-    loss.backward();
-    p.backward_transient = static_cast<double>(counter.peak() - after_forward);
-  }  // the graph and the loss go here
-  const std::int64_t before_step = counter.live();
-  counter.reset_peak();
-  opt.step();
-  p.optimizer = static_cast<double>(counter.peak() - before_step);
-  torch::NoGradGuard no_grad;
-  for (auto& prm : net->parameters())
-    if (prm.grad().defined()) prm.mutable_grad().zero_();
-  return p;
+const std::set<std::string>& opaque_ops() {
+  static const std::set<std::string> ops = {"aten::convolution",
+                                            "aten::linear",
+                                            "aten::addmm",
+                                            "aten::mm",
+                                            "aten::bmm",
+                                            "aten::matmul",
+                                            "aten::baddbmm",
+                                            "aten::addmv",
+                                            "aten::mv",
+                                            "aten::relu",
+                                            "aten::relu_",
+                                            "aten::sigmoid",
+                                            "aten::sigmoid_",
+                                            "aten::tanh",
+                                            "aten::tanh_",
+                                            "aten::threshold",
+                                            "aten::hardtanh",
+                                            "aten::leaky_relu",
+                                            "aten::gelu",
+                                            "aten::elu",
+                                            "aten::silu",
+                                            "aten::max_pool2d_with_indices",
+                                            "aten::adaptive_max_pool2d",
+                                            "aten::avg_pool2d",
+                                            "aten::_adaptive_avg_pool2d",
+                                            "aten::native_batch_norm",
+                                            "aten::cudnn_batch_norm",
+                                            "aten::mul",
+                                            "aten::mul_",
+                                            "aten::div",
+                                            "aten::div_",
+                                            "aten::pow",
+                                            "aten::sqrt",
+                                            "aten::rsqrt",
+                                            "aten::exp",
+                                            "aten::log",
+                                            "aten::_log_softmax",
+                                            "aten::_softmax",
+                                            "aten::nll_loss_forward",
+                                            "aten::var",
+                                            "aten::std",
+                                            "aten::mean",
+                                            "aten::sum",
+                                            "aten::add",
+                                            "aten::add_",
+                                            "aten::sub",
+                                            "aten::sub_",
+                                            "aten::cat",
+                                            "aten::view",
+                                            "aten::_reshape_alias",
+                                            "aten::t",
+                                            "aten::transpose",
+                                            "aten::permute",
+                                            "aten::expand",
+                                            "aten::squeeze",
+                                            "aten::unsqueeze",
+                                            "aten::clone",
+                                            "aten::neg",
+                                            "aten::bernoulli_",
+                                            "aten::zero_",
+                                            "aten::fill_",
+                                            "aten::copy_",
+                                            "aten::detach",
+                                            "aten::as_strided",
+                                            "aten::select",
+                                            "aten::slice",
+                                            "aten::empty",
+                                            "aten::empty_like",
+                                            "aten::zeros",
+                                            "aten::zeros_like",
+                                            "aten::ones_like",
+                                            "aten::native_dropout"};
+  return ops;
 }
 
+struct TraceState {
+  struct Frame {
+    bool opaque, recorded, dropout;
+    TraceEvent event;  // its arguments, taken at the start (the inputs are gone by the end)
+  };
+  std::vector<Frame> stack;
+  int opaque_depth = 0, dropout_depth = 0;
+  std::vector<TraceEvent> events;
+};
+thread_local TraceState* tl_trace = nullptr;
+
+std::unique_ptr<at::ObserverContext> trace_start(const at::RecordFunction& fn) {
+  if (!tl_trace) return nullptr;
+  auto& t = *tl_trace;
+  const std::string name = fn.name();
+  TraceState::Frame f{
+      opaque_ops().count(name) > 0,
+      t.opaque_depth == 0,
+      name == "aten::dropout" || name == "aten::feature_dropout" || name == "aten::native_dropout",
+      {}};
+  if (f.recorded) {
+    auto& e = f.event;
+    e.name = name;
+    for (const auto& v : fn.inputs()) {
+      if (v.isTensor()) {
+        e.args.push_back(v.toTensor());
+        e.args_grad.push_back(e.args.back().defined() && e.args.back().requires_grad());
+      } else {
+        e.args.emplace_back();
+        e.args_grad.push_back(false);
+        if (v.isTensorList())
+          for (const auto& x : v.toTensorVector()) e.list_args.push_back(x);
+      }
+    }
+  }
+  if (f.opaque) ++t.opaque_depth;
+  if (f.dropout) ++t.dropout_depth;
+  t.stack.push_back(std::move(f));
+  return nullptr;
+}
+
+void trace_end(const at::RecordFunction& fn, at::ObserverContext*) {
+  if (!tl_trace || tl_trace->stack.empty()) return;
+  auto& t = *tl_trace;
+  TraceState::Frame f = std::move(t.stack.back());
+  t.stack.pop_back();
+  if (f.opaque) --t.opaque_depth;
+  if (f.dropout) --t.dropout_depth;
+  if (!f.recorded) return;
+  TraceEvent e = std::move(f.event);
+  e.in_dropout = t.dropout_depth > 0 || f.dropout;
+  for (const auto& v : fn.outputs())
+    e.outputs.push_back(v.isTensor() ? v.toTensor() : at::Tensor());
+  t.events.push_back(std::move(e));
+}
+
+// The tensors autograd keeps for an op (derivatives.yaml), with whether each is of fixed size
+// (per channel) whatever the batch.
+struct Kept {
+  at::Tensor tensor;
+  bool fixed = false;
+};
+
+std::vector<Kept> kept_by(const TraceEvent& e) {
+  std::vector<Kept> k;
+  if (!e.node()) return k;  // no node, nothing kept
+  auto arg = [&](std::size_t i) { return i < e.args.size() ? e.args[i] : at::Tensor(); };
+  auto grad = [&](std::size_t i) { return i < e.args_grad.size() && e.args_grad[i]; };
+  auto out = [&](std::size_t i) { return i < e.outputs.size() ? e.outputs[i] : at::Tensor(); };
+  auto keep = [&](at::Tensor t, bool fixed = false) {
+    if (t.defined()) k.push_back({std::move(t), fixed});
+  };
+  const std::string& n = e.name;
+  if (n == "aten::convolution" || n == "aten::linear" || n == "aten::mm" || n == "aten::bmm" ||
+      n == "aten::matmul" || n == "aten::mv") {
+    if (grad(1)) keep(arg(0));  // the input, for the weight's gradient
+    if (grad(0)) keep(arg(1));  // the weight (a parameter: not counted again)
+  } else if (n == "aten::addmm" || n == "aten::baddbmm" || n == "aten::addmv") {
+    if (grad(2)) keep(arg(1));
+    if (grad(1)) keep(arg(2));
+  } else if (n == "aten::relu" || n == "aten::relu_" || n == "aten::sigmoid" ||
+             n == "aten::sigmoid_" || n == "aten::tanh" || n == "aten::tanh_" ||
+             n == "aten::sqrt" || n == "aten::rsqrt" || n == "aten::exp" || n == "aten::elu" ||
+             n == "aten::_log_softmax" || n == "aten::_softmax") {
+    keep(out(0));  // the result
+  } else if (n == "aten::threshold" || n == "aten::hardtanh" || n == "aten::leaky_relu" ||
+             n == "aten::gelu" || n == "aten::silu" || n == "aten::log" || n == "aten::pow" ||
+             n == "aten::var" || n == "aten::std" || n == "aten::avg_pool2d" ||
+             n == "aten::_adaptive_avg_pool2d") {
+    keep(arg(0));  // the input
+  } else if (n == "aten::max_pool2d_with_indices" || n == "aten::adaptive_max_pool2d") {
+    keep(arg(0));
+    keep(out(1));  // int64 indices
+  } else if (n == "aten::native_batch_norm") {
+    keep(arg(0));
+    keep(out(1), true);  // the batch's mean and inverse std, per channel
+    keep(out(2), true);
+  } else if (n == "aten::cudnn_batch_norm") {
+    keep(arg(0));
+    keep(out(1), true);
+    keep(out(2), true);
+    keep(out(3), true);  // cuDNN's reserve
+  } else if (n == "aten::mul" || n == "aten::mul_") {
+    if (grad(0)) keep(arg(1));
+    if (grad(1)) keep(arg(0));
+  } else if (n == "aten::div" || n == "aten::div_") {
+    if (grad(0) || grad(1)) keep(arg(1));
+    if (grad(1)) keep(arg(0));
+  } else if (n == "aten::native_dropout") {
+    keep(out(1));  // CUDA's 1-byte mask
+  } else if (n == "aten::nll_loss_forward") {
+    keep(arg(0));
+    keep(arg(1));
+    keep(out(1), true);  // total weight
+  }
+  return k;
+}
+
+const c10::StorageImpl* storage_of(const at::Tensor& t) {
+  if (!t.defined() || !t.has_storage()) return nullptr;
+  return t.storage().unsafeGetStorageImpl();
+}
+
+LinearBytes operator+(LinearBytes a, const LinearBytes& b) {
+  a.fixed += b.fixed;
+  a.per_example += b.per_example;
+  return a;
+}
+LinearBytes operator-(LinearBytes a, const LinearBytes& b) {
+  a.fixed -= b.fixed;
+  a.per_example -= b.per_example;
+  return a;
+}
+
+// Everything the analysis needs to know of one storage made during the forward pass.
+struct StorageUse {
+  at::Tensor tensor;          // one tensor on it (the storage's final size counts)
+  bool batch_shaped = false;  // seen with the batch as its first dimension
+  bool fixed = false;         // kept as per-channel statistics
+  LinearBytes bytes;          // set once the pass is over
+  int created = 0, last_use = 0;
+  int first_keeper = -1;  // the earliest op that keeps it (-1: none)
+  bool integer = false, dropout = false, grad = false;
+};
+
+std::int64_t max_at(const std::vector<LinearBytes>& peaks, std::int64_t batch) {
+  double best = 0;
+  for (const auto& p : peaks)
+    best = std::max(best, p.fixed + p.per_example * static_cast<double>(batch));
+  return static_cast<std::int64_t>(std::llround(best));
+}
 }  // namespace
 
 // ---- GPUs -----------------------------------------------------------------------------------
@@ -213,53 +428,192 @@ std::int64_t LinearBytes::at(std::int64_t batch) const {
   return v <= 0 ? 0 : static_cast<std::int64_t>(std::llround(v));
 }
 
-StepProfile profile_step(torch::nn::Sequential net, const std::vector<std::int64_t>& example_shape,
-                         std::int64_t classes, const OptimizerSpec& opt) {
+std::int64_t StepProfile::forward_transient(std::int64_t batch) const {
+  return max_at(forward_peaks, batch);
+}
+
+std::int64_t StepProfile::backward_transient(std::int64_t batch) const {
+  return max_at(backward_peaks, batch);
+}
+
+StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64_t>& example_shape,
+                         std::int64_t classes) {
   if (example_shape.empty())
     throw bad_input("fit: the example shape is empty (channels, height, width)");
   if (classes < 1) throw bad_input("fit: classes must be >= 1, got " + std::to_string(classes));
+  constexpr std::int64_t b0 = 2;  // batch 1 cannot train BatchNorm1d
   StepProfile prof;
   prof.example_shape = example_shape;
-  std::vector<std::int64_t> one{1};
-  one.insert(one.end(), example_shape.begin(), example_shape.end());
-  const ModelSummary s = summary(net, one);
-  prof.params = s.total_params;
-  prof.trainable_params = s.trainable_params;
-  prof.mult_adds = s.total_mult_adds;
-  for (const auto& p : net->parameters())
+  prof.traced_batch = b0;
+  std::unordered_set<const c10::StorageImpl*> outside;  // parameters, buffers, the batch
+  for (const auto& p : net->parameters()) {
+    prof.params += p.numel();
+    if (p.requires_grad()) prof.trainable_params += p.numel();
     prof.largest_param = std::max(prof.largest_param, p.numel());
-
-  net->train();
-  {
-    // Gradients exist between steps (zero_grad zeroes them in place), as in a run.
-    torch::NoGradGuard no_grad;
-    for (auto& p : net->parameters())
-      if (p.requires_grad() && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    outside.insert(storage_of(p));
   }
-  OptimizerSpec tiny = opt;
-  tiny.lr = 1e-6;
-  auto optimizer = make_optimizer(net->parameters(), tiny);
-  CpuMemoryCounter counter;
-  // Batches 2 and 4: batch 1 cannot train with BatchNorm1d, and at batch 1 LibTorch's CPU
-  // convolutions take another path (no weight-sized buffers), which a line through 1 and 2
-  // would read as a cost per example.
-  const std::int64_t b1 = 2, b2 = 4;
-  Probe p1;
+  for (const auto& b : net->buffers()) outside.insert(storage_of(b));
+  std::int64_t pixels = 1;
+  for (auto d : example_shape) pixels *= d;
+  prof.input.per_example = static_cast<double>(pixels * 4 + 8);
+
+  std::vector<std::int64_t> shape{b0};
+  shape.insert(shape.end(), example_shape.begin(), example_shape.end());
+  const auto x = torch::randn(shape);
+  const auto y = torch::randint(0, classes, {b0}, torch::kLong);
+  outside.insert(storage_of(x));
+  outside.insert(storage_of(y));
+
+  TraceState trace;
+  at::Tensor loss, logits;
+  const bool was_training = net->is_training();
+  net->train();
   try {
-    p1 = probe(net, *optimizer, counter, example_shape, classes, b1);
+    torch::AutoGradMode grad_on(true);
+    at::RecordFunctionGuard enable(true);
+    tl_trace = &trace;
+    const auto handle = at::addThreadLocalCallback(
+        at::RecordFunctionCallback(trace_start, trace_end).needsInputs(true).needsOutputs(true));
+    try {
+      logits = net->forward(x);
+      loss = torch::nn::functional::cross_entropy(logits, y);
+    } catch (...) {
+      at::removeCallback(handle);
+      tl_trace = nullptr;
+      throw;
+    }
+    at::removeCallback(handle);
+    tl_trace = nullptr;
   } catch (const c10::Error& e) {
-    throw bad_input("fit: the network cannot train on inputs of " + format_shape(one) + ": " +
+    net->train(was_training);
+    throw bad_input("fit: the network cannot train on inputs of " + format_shape(shape) + ": " +
                     error_message(e));
   }
-  const Probe p2 = probe(net, *optimizer, counter, example_shape, classes, b2);
-  prof.probe_batches = {b1, b2};
-  prof.input = line_through(b1, p1.input, b2, p2.input);
-  prof.saved = line_through(b1, p1.saved, b2, p2.saved);
-  prof.forward_transient = line_through(b1, p1.forward_transient, b2, p2.forward_transient);
-  prof.backward_transient = line_through(b1, p1.backward_transient, b2, p2.backward_transient);
-  // The first step also allocated the optimiser's state; the second shows its temporaries.
-  prof.optimizer_transient = static_cast<std::int64_t>(p2.optimizer);
+  net->train(was_training);
+
+  // The storages made during the pass: size, life, who keeps them.
+  const auto& events = trace.events;
+  const int n = static_cast<int>(events.size());
+  std::unordered_map<const c10::StorageImpl*, StorageUse> uses;
+  auto note = [&](const at::Tensor& t, int i) {
+    const auto* s = storage_of(t);
+    if (!s || outside.count(s)) return;
+    // First seen as an output, or as the input of a recorded op after an unrecorded maker
+    // (a custom autograd function's kernel): made here.
+    auto it = uses.find(s);
+    if (it == uses.end()) {
+      StorageUse u;
+      u.tensor = t;
+      u.created = i;
+      u.integer = !at::isFloatingType(t.scalar_type());
+      it = uses.emplace(s, u).first;
+    }
+    auto& u = it->second;
+    u.last_use = std::max(u.last_use, i);
+    if (t.dim() >= 1 && t.size(0) == b0) u.batch_shaped = true;
+    if (t.requires_grad() && at::isFloatingType(t.scalar_type())) u.grad = true;
+  };
+  for (int i = 0; i < n; ++i) {
+    const auto& e = events[i];
+    for (const auto& t : e.args) note(t, i);
+    for (const auto& t : e.list_args) note(t, i);
+    for (const auto& t : e.outputs) note(t, i);
+  }
+  std::vector<std::vector<const c10::StorageImpl*>> first_kept(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto& e = events[i];
+    for (const auto& k : kept_by(e)) {
+      const auto* s = storage_of(k.tensor);
+      if (!s || outside.count(s)) continue;
+      auto& u = uses.at(s);
+      if (k.fixed) u.fixed = true;
+      if (u.first_keeper >= 0) continue;
+      u.first_keeper = i;
+      u.dropout = e.in_dropout;
+      first_kept[static_cast<std::size_t>(i)].push_back(s);
+    }
+  }
+  for (auto& [s, u] : uses) {
+    const double bytes = static_cast<double>(u.tensor.storage().nbytes());
+    if (u.batch_shaped && !u.fixed)
+      u.bytes.per_example = bytes / static_cast<double>(b0);
+    else
+      u.bytes.fixed = bytes;
+  }
+  for (int i = 0; i < n; ++i) {
+    LinearBytes first;
+    for (const auto* s : first_kept[static_cast<std::size_t>(i)]) first = first + uses.at(s).bytes;
+    if (!first_kept[static_cast<std::size_t>(i)].empty())
+      prof.ops.push_back({events[static_cast<std::size_t>(i)].name, first});
+  }
+  // The output and the loss stay until the backward pass starts.
+  std::unordered_set<const c10::StorageImpl*> held{storage_of(logits), storage_of(loss)};
+  for (auto& [s, u] : uses) {
+    const bool kept = u.first_keeper >= 0;
+    if (!kept && !held.count(s)) continue;
+    prof.saved = prof.saved + u.bytes;
+    if (kept && u.integer) prof.saved_integer = prof.saved_integer + u.bytes;
+    if (kept && u.dropout) prof.saved_dropout = prof.saved_dropout + u.bytes;
+  }
+
+  // The forward pass: a storage lives from its maker to its last use, or to the end if kept.
+  prof.forward_peaks.assign(static_cast<std::size_t>(n), LinearBytes{});
+  {
+    std::vector<LinearBytes> delta(static_cast<std::size_t>(n) + 1);
+    for (const auto& [s, u] : uses) {
+      const bool to_end = u.first_keeper >= 0 || held.count(s);
+      delta[static_cast<std::size_t>(u.created)] =
+          delta[static_cast<std::size_t>(u.created)] + u.bytes;
+      if (!to_end)
+        delta[static_cast<std::size_t>(u.last_use) + 1] =
+            delta[static_cast<std::size_t>(u.last_use) + 1] - u.bytes;
+    }
+    LinearBytes live;
+    for (int i = 0; i < n; ++i) {
+      live = live + delta[static_cast<std::size_t>(i)];
+      prof.forward_peaks[static_cast<std::size_t>(i)] = live - prof.saved;
+    }
+  }
+  // The backward pass, node by node from the last op: kept storages are released after their
+  // earliest keeper's node ran; the gradient of an activation lives from its last consumer's
+  // node to its maker's; a node also holds the gradients of the parameters it takes before
+  // they are added to `.grad`.
+  for (int k = n - 1; k >= 0; --k) {
+    const auto& e = events[k];
+    if (!e.node()) continue;
+    LinearBytes live;
+    for (const auto& [s, u] : uses) {
+      if (u.first_keeper >= 0 && u.first_keeper <= k) live = live + u.bytes;
+      if (u.grad && u.created <= k && k <= u.last_use) live = live + u.bytes;
+    }
+    std::set<const c10::StorageImpl*> weights;
+    for (std::size_t i = 0; i < e.args.size(); ++i) {
+      const auto* s = storage_of(e.args[i]);
+      if (s && e.args_grad[i] && outside.count(s) && weights.insert(s).second)
+        live.fixed += static_cast<double>(e.args[i].storage().nbytes());
+    }
+    prof.backward_peaks.push_back(live - prof.saved);
+  }
+  // Multiply-adds of one example, from the recorded products (as d2l summary counts them).
+  std::int64_t mult_adds = 0;
+  for (const auto& e : events) {
+    if (e.outputs.empty() || !e.outputs[0].defined()) continue;
+    mult_adds += op_mult_adds(e.name, e.args, e.outputs[0]);
+  }
+  prof.mult_adds = mult_adds / b0;
   return prof;
+}
+
+std::int64_t optimizer_transient_bytes(const StepProfile& profile, const OptimizerSpec& opt) {
+  int temporaries = 0;
+  if (opt.kind == OptimizerKind::SGD) {
+    if (opt.weight_decay > 0) ++temporaries;
+    if (opt.nesterov && opt.momentum > 0) ++temporaries;
+  } else {
+    temporaries = 2;
+    if (opt.kind == OptimizerKind::Adam && opt.weight_decay > 0) ++temporaries;
+  }
+  return temporaries * profile.largest_param * 4;
 }
 
 // ---- the estimate ---------------------------------------------------------------------------
@@ -278,12 +632,18 @@ MemoryEstimate estimate_memory(const StepProfile& profile, std::int64_t batch, P
   if (halved) m.weight_copies = profile.params * 2;
   const double scale = halved ? 0.5 : 1.0;
   m.input = profile.input.at(batch);
-  m.activations = static_cast<std::int64_t>(static_cast<double>(profile.saved.at(batch)) * scale);
-  m.transient = static_cast<std::int64_t>(
-      static_cast<double>(
-          std::max(profile.forward_transient.at(batch), profile.backward_transient.at(batch))) *
-      scale);
-  m.optimizer_transient = profile.optimizer_transient;
+  // Floating-point activations in the precision of the run; integer ones (indices, labels) as
+  // they are; dropout's mask as fp32 noise on the CPU and 1 byte an element on CUDA.
+  const double integer = static_cast<double>(profile.saved_integer.at(batch));
+  const double dropout = static_cast<double>(profile.saved_dropout.at(batch));
+  const double floats = static_cast<double>(profile.saved.at(batch)) - integer - dropout;
+  m.activations = static_cast<std::int64_t>(
+      std::llround(floats * scale + integer + (gpu ? dropout / 4 : dropout)));
+  m.transient =
+      static_cast<std::int64_t>(static_cast<double>(std::max(profile.forward_transient(batch),
+                                                             profile.backward_transient(batch))) *
+                                scale);
+  m.optimizer_transient = optimizer_transient_bytes(profile, opt);
   m.peak = m.params + m.gradients + m.optimizer_state + m.weight_copies + m.input +
            std::max(m.activations + m.transient, m.optimizer_transient);
   if (gpu)
@@ -409,34 +769,219 @@ void CpuMemoryCounter::reset_peak() {
   a.peak = a.live.load();
 }
 
+namespace {
+
+#ifdef D2L_HAS_CUDA
+void cuda_check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess)
+    throw Error(std::string("fit: ") + what + " failed: " + cudaGetErrorString(e));
+}
+#endif
+
+std::string bytes_text(std::int64_t b) {
+  char buf[32];
+  const double v = static_cast<double>(b);
+  if (v >= 1073741824.0)
+    std::snprintf(buf, sizeof buf, "%.1f GiB", v / 1073741824.0);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f MiB", v / 1048576.0);
+  return buf;
+}
+
+void run_steps(MeasuredStep& m, const std::string& model,
+               const std::vector<std::int64_t>& example_shape, std::int64_t classes,
+               std::int64_t batch, const OptimizerSpec& opt, int steps, c10::Device device) {
+  auto net = make_model(model, example_shape[0], example_shape[1], classes);
+  net->to(device);
+  net->train();
+  auto optimizer = make_optimizer(net->parameters(), opt);
+  const auto on = torch::TensorOptions().device(device);
+  auto x = torch::randn({batch, example_shape[0], example_shape[1], example_shape[2]}, on);
+  auto y = torch::randint(0, classes, {batch}, on.dtype(torch::kLong));
+  for (int i = 0; i < steps; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    optimizer->zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    loss.backward();
+    optimizer->step();
+#ifdef D2L_HAS_CUDA
+    if (device.is_cuda()) cuda_check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+#endif
+    m.step_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++m.steps;
+  }
+}
+
+}  // namespace
+
 MeasuredStep measure_step(const std::string& model, const std::vector<std::int64_t>& example_shape,
                           std::int64_t classes, std::int64_t batch, const OptimizerSpec& opt,
-                          int steps) {
+                          int steps, c10::Device device) {
   if (batch < 1) throw bad_input("fit: the batch must be >= 1, got " + std::to_string(batch));
   if (example_shape.size() != 3)
     throw bad_input("fit: the example shape must be channels, height, width");
   MeasuredStep m;
   m.batch = batch;
-  CpuMemoryCounter counter;
-  {
-    auto net = make_model(model, example_shape[0], example_shape[1], classes);
-    net->train();
-    auto optimizer = make_optimizer(net->parameters(), opt);
-    auto x = torch::randn({batch, example_shape[0], example_shape[1], example_shape[2]});
-    auto y = torch::randint(0, classes, {batch}, torch::kLong);
-    for (int i = 0; i < steps; ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      optimizer->zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
-      loss.backward();
-      optimizer->step();
-      m.step_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      ++m.steps;
-    }
-    m.peak_bytes = counter.peak();
+  m.device = device.str();
+  if (device.is_cpu()) {
+    CpuMemoryCounter counter;
+    run_steps(m, model, example_shape, classes, batch, opt, steps, device);
+    m.peak_bytes = m.tensor_peak_bytes = counter.peak();
+    return m;
   }
-  return m;
+#ifdef D2L_HAS_CUDA
+  if (device.is_cuda()) {
+    const int index = device.has_index() ? device.index() : 0;
+    cuda_check(cudaSetDevice(index), "cudaSetDevice");
+    namespace alloc = c10::cuda::CUDACachingAllocator;
+    alloc::emptyCache();
+    alloc::resetPeakStats(index);
+    run_steps(m, model, example_shape, classes, batch, opt, steps, device);
+    // Index 0 of the statistics is the aggregate over pool kinds (LibTorch 1.13 and 2.x).
+    const auto stats = alloc::getDeviceStats(index);
+    m.tensor_peak_bytes = stats.allocated_bytes[0].peak;
+    std::size_t free = 0, total = 0;
+    cuda_check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    // Everything the process holds outside the caching allocator: the context, cuDNN's and
+    // cuBLAS's handles and kernels.
+    m.context_bytes = std::max<std::int64_t>(
+        0, static_cast<std::int64_t>(total - free) - stats.reserved_bytes[0].current);
+    m.peak_bytes = stats.reserved_bytes[0].peak + m.context_bytes;
+    return m;
+  }
+#endif
+  throw bad_input("fit: cannot measure on " + device.str() + " (this build has no CUDA)");
+}
+
+std::optional<DeviceMemory> cuda_device_memory(c10::Device device) {
+#ifdef D2L_HAS_CUDA
+  if (!device.is_cuda()) return std::nullopt;
+  const int index = device.has_index() ? device.index() : 0;
+  cuda_check(cudaSetDevice(index), "cudaSetDevice");
+  cudaDeviceProp prop{};
+  cuda_check(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
+  std::size_t free = 0, total = 0;
+  cuda_check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+  DeviceMemory d;
+  d.name = prop.name;
+  d.total_bytes = static_cast<std::int64_t>(total);
+  d.free_bytes = static_cast<std::int64_t>(free);
+  return d;
+#else
+  (void)device;
+  return std::nullopt;
+#endif
+}
+
+const GpuSpec* gpu_for_device_name(const std::string& name, double memory_gib) {
+  const std::string have = lower(name);
+  std::vector<std::string> families;
+  for (const auto& g : kGpus)
+    if (std::find(families.begin(), families.end(), lower(g.family)) == families.end())
+      families.push_back(lower(g.family));
+  std::stable_sort(families.begin(), families.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& f : families) {
+    if (have.find(f) == std::string::npos) continue;
+    const GpuSpec* best = nullptr;
+    for (const auto& g : kGpus)
+      if (lower(g.family) == f && (!best || std::fabs(g.memory_gib - memory_gib) <
+                                                std::fabs(best->memory_gib - memory_gib)))
+        best = &g;
+    return best;
+  }
+  return nullptr;
+}
+
+FitVerdict check_fit(const StepProfile& profile, std::int64_t batch, Precision precision,
+                     const OptimizerSpec& opt, std::int64_t available_bytes,
+                     const GpuOverhead& overhead) {
+  FitVerdict v;
+  v.batch = batch;
+  v.available_bytes = available_bytes;
+  v.needed_bytes = estimate_memory(profile, batch, precision, opt, overhead).total;
+  v.fits = v.needed_bytes <= available_bytes;
+  v.largest_batch = largest_batch(profile, precision, opt, available_bytes, overhead);
+  return v;
+}
+
+std::string fit_advice(const std::string& model, const std::string& device, const FitVerdict& v,
+                       const std::string& force_flag) {
+  std::string line = model + " at batch " + std::to_string(v.batch) + " needs about " +
+                     bytes_text(v.needed_bytes) + " on " + device + ", which has " +
+                     bytes_text(v.available_bytes) + " free: ";
+  if (v.largest_batch)
+    line += "the largest batch that fits is about " + std::to_string(*v.largest_batch) +
+            "; pass --batch-size " + std::to_string(*v.largest_batch);
+  else
+    line += "not even batch 1 fits; use a GPU with more memory or a smaller --resize";
+  if (!force_flag.empty()) line += ", or " + force_flag + " to try anyway";
+  return line;
+}
+
+bool is_out_of_memory_message(const std::string& what) {
+  return what.find("CUDA out of memory") != std::string::npos ||
+         what.find("CUDA error: out of memory") != std::string::npos;
+}
+
+bool is_out_of_memory(const std::exception& e) {
+  if (dynamic_cast<const c10::OutOfMemoryError*>(&e)) return true;
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e))
+    return is_out_of_memory_message(c->what_without_backtrace());
+  return is_out_of_memory_message(e.what());
+}
+
+namespace {
+
+// The profile of a run's network, built without its weights.
+StepProfile run_profile(const RunPlan& plan) {
+  const auto& info = data::dataset_info(plan.data);
+  const std::int64_t size = plan.resize > 0 ? plan.resize : info.height;
+  const auto classes = static_cast<std::int64_t>(info.classes.size());
+  return analyse_step(make_model(plan.model, info.channels, size, classes),
+                      {info.channels, size, size}, classes);
+}
+
+std::int64_t per_process_batch(const RunPlan& plan, int world_size) {
+  const std::int64_t w = std::max(1, world_size);
+  return (plan.batch_size + w - 1) / w;
+}
+
+}  // namespace
+
+std::optional<std::string> gpu_fit_check(const RunPlan& plan, int world_size) {
+  const c10::Device device = parse_device(plan.device);
+  const auto mem = cuda_device_memory(device);
+  if (!mem) return std::nullopt;
+  GpuOverhead overhead;
+  overhead.context_bytes = 0;  // the free memory is measured with the context made
+  const auto v = check_fit(run_profile(plan), per_process_batch(plan, world_size), Precision::FP32,
+                           plan.optimizer, mem->free_bytes, overhead);
+  if (v.fits) return std::nullopt;
+  return fit_advice(plan.model, device.str(), v, "--no-fit-check");
+}
+
+std::string out_of_memory_advice(const RunPlan& plan, int world_size) {
+  const c10::Device device = parse_device(plan.device);
+  std::optional<DeviceMemory> mem;
+  try {
+#ifdef D2L_HAS_CUDA
+    c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+    mem = cuda_device_memory(device);
+  } catch (const std::exception&) {
+  }
+  const std::string head = "CUDA out of memory on " + device.str() + " at batch " +
+                           std::to_string(plan.batch_size) + ": ";
+  if (!mem) return head + "lower --batch-size";
+  GpuOverhead overhead;
+  overhead.context_bytes = 0;
+  const auto v = check_fit(run_profile(plan), per_process_batch(plan, world_size), Precision::FP32,
+                           plan.optimizer, mem->free_bytes, overhead);
+  if (!v.largest_batch) return head + "not even batch 1 fits by d2l fit's estimate";
+  return head + "d2l fit's estimate gives batch " + std::to_string(*v.largest_batch) +
+         " at most; pass --batch-size " + std::to_string(*v.largest_batch);
 }
 
 }  // namespace d2l

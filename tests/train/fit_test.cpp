@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <map>
+#include <stdexcept>
+#include <string>
+
 #include "d2l/core/error.h"
 #include "d2l/models/registry.h"
 #include "d2l/ops/pricing.h"
@@ -14,13 +18,35 @@ using d2l::StepProfile;
 
 namespace {
 
-// LeNet on Fashion-MNIST, profiled once for the tests that need a real profile.
+// LeNet on Fashion-MNIST, analysed once for the tests that need a real profile.
 const StepProfile& lenet_profile() {
   static const StepProfile p = [] {
-    torch::manual_seed(0);
-    return d2l::profile_step(d2l::make_model("lenet", 1, 28, 10), {1, 28, 28}, 10, {});
+    return d2l::analyse_step(d2l::make_model("lenet", 1, 28, 10), {1, 28, 28}, 10);
   }();
   return p;
+}
+
+// A tiny network whose every kept tensor is counted by hand below: 1 x 4 x 4 images, 3 classes.
+torch::nn::Sequential tiny_net() {
+  namespace nn = torch::nn;
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 2, 3).padding(1)), nn::BatchNorm2d(2),
+                        nn::ReLU(), nn::Dropout(0.5), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+                        nn::Flatten(), nn::Linear(8, 3));
+}
+
+// The bytes a real forward pass leaves allocated (what autograd keeps, the output, the loss),
+// through the counting allocator.
+std::int64_t measured_forward_bytes(torch::nn::Sequential net, std::int64_t batch,
+                                    const std::vector<std::int64_t>& example,
+                                    std::int64_t classes) {
+  net->train();
+  std::vector<std::int64_t> shape{batch};
+  shape.insert(shape.end(), example.begin(), example.end());
+  auto x = torch::randn(shape);
+  auto y = torch::randint(0, classes, {batch}, torch::kLong);
+  d2l::CpuMemoryCounter counter;
+  auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+  return counter.live();
 }
 
 // A hand-made profile: 1,000,000 parameters, 100 MiB saved and 20 MiB transient per example,
@@ -33,9 +59,8 @@ StepProfile synthetic_profile() {
   p.mult_adds = 500000000;
   p.input.per_example = 3 * 224 * 224 * 4 + 8;
   p.saved.per_example = 100.0 * (1 << 20);
-  p.forward_transient.per_example = 10.0 * (1 << 20);
-  p.backward_transient.per_example = 20.0 * (1 << 20);
-  p.optimizer_transient = 4000000;
+  p.forward_peaks = {{0, 10.0 * (1 << 20)}};
+  p.backward_peaks = {{0, 20.0 * (1 << 20)}, {1000, 0}};
   return p;
 }
 
@@ -195,7 +220,7 @@ TEST(Fit, BadInputIsRefused) {
   EXPECT_THROW(d2l::estimate_memory(synthetic_profile(), 0, Precision::FP32, {}, std::nullopt),
                d2l::Error);
   EXPECT_THROW(d2l::train_examples("imagenet"), d2l::Error);
-  EXPECT_THROW(d2l::profile_step(d2l::make_model("lenet", 1, 28, 10), {1, 5, 5}, 10, {}),
+  EXPECT_THROW(d2l::analyse_step(d2l::make_model("lenet", 1, 28, 10), {1, 5, 5}, 10),
                d2l::Error);  // 5 x 5 images are too small for LeNet
 }
 
@@ -213,8 +238,61 @@ TEST(Fit, CounterSeesAllocationsAndFrees) {
   EXPECT_EQ(counter.peak(), counter.live());
 }
 
-// The prediction against a real step measured through the counting allocator, at batches the
-// profile never ran: the linear extrapolation of what autograd keeps must hold (docs/fit.md).
+TEST(Fit, TinyNetworkKeepsWhatAutogradKeepsCountedByHand) {
+  const auto p = d2l::analyse_step(tiny_net(), {1, 4, 4}, 3);
+  EXPECT_EQ(p.params, (2 * 9 + 2) + (2 + 2) + (8 * 3 + 3));
+  // Per example, in bytes (fp32 = 4, int64 = 8): the convolution keeps the input batch
+  // (counted as the input, not again); batch norm its input, the conv output 2x4x4 (128), and
+  // per channel the batch mean and inverse std (2 x 2 x 4 = 16 fixed); ReLU its output (128);
+  // dropout its fp32 noise (128); max-pool its input, dropout's output (128), and its int64
+  // indices 2x2x2 (64); Linear its input, the pooled 8 values (32, a view of the pool's
+  // output); log-softmax its output (12); NLL its input (the same) and the labels (the batch's)
+  // and a total weight (4 fixed); the logits (12) and the loss (4 fixed) stay.
+  EXPECT_DOUBLE_EQ(p.saved.per_example, 128 + 128 + 128 + 128 + 64 + 32 + 12 + 12);
+  EXPECT_DOUBLE_EQ(p.saved.fixed, 16 + 4 + 4);
+  EXPECT_DOUBLE_EQ(p.saved_integer.per_example, 64);
+  EXPECT_DOUBLE_EQ(p.saved_dropout.per_example, 128);
+  EXPECT_DOUBLE_EQ(p.input.per_example, 16 * 4 + 8);
+  std::map<std::string, double> by_op;
+  for (const auto& o : p.ops) by_op[o.op] += o.saved.per_example;
+  EXPECT_DOUBLE_EQ(by_op["aten::native_batch_norm"], 128);
+  EXPECT_DOUBLE_EQ(by_op["aten::relu"], 128);
+  EXPECT_DOUBLE_EQ(by_op["aten::mul"], 128);  // dropout's noise
+  EXPECT_DOUBLE_EQ(by_op["aten::max_pool2d_with_indices"], 128 + 64);
+  EXPECT_DOUBLE_EQ(by_op["aten::linear"], 32);
+  EXPECT_EQ(by_op.count("aten::convolution"), 0u);  // its input is the batch
+  // Multiply-adds of one example: conv 2x4x4 outputs x 9, linear 3 x 8.
+  EXPECT_EQ(p.mult_adds, 32 * 9 + 24);
+  // On a GPU the dropout mask is 1 byte an element (CUDA's native_dropout).
+  const auto cpu = d2l::estimate_memory(p, 10, Precision::FP32, {}, std::nullopt);
+  const auto gpu = d2l::estimate_memory(p, 10, Precision::FP32, {}, d2l::GpuOverhead{});
+  EXPECT_EQ(cpu.activations - gpu.activations, 10 * (128 - 32));
+}
+
+// What the analysis says a forward pass keeps against what a real one leaves allocated.
+TEST(Fit, ActivationCountMatchesTheCountingAllocator) {
+  struct Case {
+    const char* model;
+    std::int64_t size, batch;
+  };
+  for (const Case& c : {Case{"lenet", 28, 16}, Case{"bn-lenet", 28, 16},
+                        Case{"bn-lenet-scratch", 28, 16}, Case{"mlp", 28, 16}}) {
+    const auto p =
+        d2l::analyse_step(d2l::make_model(c.model, 1, c.size, 10), {1, c.size, c.size}, 10);
+    torch::manual_seed(0);
+    const auto measured = measured_forward_bytes(d2l::make_model(c.model, 1, c.size, 10), c.batch,
+                                                 {1, c.size, c.size}, 10);
+    const double ratio = static_cast<double>(p.saved.at(c.batch)) / static_cast<double>(measured);
+    EXPECT_GT(ratio, 0.9) << c.model << ": " << p.saved.at(c.batch) << " vs " << measured;
+    EXPECT_LT(ratio, 1.1) << c.model << ": " << p.saved.at(c.batch) << " vs " << measured;
+  }
+  torch::manual_seed(0);
+  const auto measured = measured_forward_bytes(tiny_net(), 32, {1, 4, 4}, 3);
+  const auto p = d2l::analyse_step(tiny_net(), {1, 4, 4}, 3);
+  EXPECT_EQ(p.saved.at(32), measured);  // every byte accounted for
+}
+
+// The whole step's prediction against real steps measured through the counting allocator.
 TEST(Fit, PredictionMatchesAMeasuredStepOnTheCpu) {
   struct Case {
     const char* model;
@@ -223,15 +301,16 @@ TEST(Fit, PredictionMatchesAMeasuredStepOnTheCpu) {
   };
   for (const Case& c :
        {Case{"lenet", 1, 28, 32, OptimizerKind::SGD}, Case{"lenet", 1, 28, 64, OptimizerKind::Adam},
-        Case{"resnet", 1, 96, 8, OptimizerKind::SGD}}) {
+        Case{"bn-lenet", 1, 28, 32, OptimizerKind::SGD},
+        Case{"resnet", 1, 64, 4, OptimizerKind::SGD}}) {
     OptimizerSpec opt;
     opt.kind = c.optimizer;
     opt.lr = 0.01;
-    torch::manual_seed(0);
-    const auto prof = d2l::profile_step(d2l::make_model(c.model, c.channels, c.size, 10),
-                                        {c.channels, c.size, c.size}, 10, opt);
+    const auto prof = d2l::analyse_step(d2l::make_model(c.model, c.channels, c.size, 10),
+                                        {c.channels, c.size, c.size}, 10);
     const auto predicted =
         d2l::estimate_memory(prof, c.batch, Precision::FP32, opt, std::nullopt).total;
+    torch::manual_seed(0);
     const auto measured =
         d2l::measure_step(c.model, {c.channels, c.size, c.size}, 10, c.batch, opt).peak_bytes;
     const double ratio = static_cast<double>(predicted) / static_cast<double>(measured);
@@ -241,4 +320,66 @@ TEST(Fit, PredictionMatchesAMeasuredStepOnTheCpu) {
     EXPECT_LT(ratio, 1.15) << c.model << " at " << c.batch << ": " << predicted << " vs "
                            << measured;
   }
+}
+
+TEST(Fit, GpuCheckSaysWhatFitsAndWhichFlagToPass) {
+  const StepProfile p = synthetic_profile();  // ~130 MiB an example
+  d2l::GpuOverhead none;
+  none.context_bytes = 0;
+  // 16 GiB free: batch 64 (~8.4 GiB) fits, batch 256 does not.
+  auto v = d2l::check_fit(p, 64, Precision::FP32, {}, gib(16), none);
+  EXPECT_TRUE(v.fits);
+  v = d2l::check_fit(p, 256, Precision::FP32, {}, gib(16), none);
+  EXPECT_FALSE(v.fits);
+  EXPECT_EQ(v.needed_bytes, d2l::estimate_memory(p, 256, Precision::FP32, {}, none).total);
+  ASSERT_TRUE(v.largest_batch.has_value());
+  EXPECT_LT(*v.largest_batch, 256);
+  EXPECT_GT(*v.largest_batch, 64);
+  EXPECT_LE(d2l::estimate_memory(p, *v.largest_batch, Precision::FP32, {}, none).total, gib(16));
+  const std::string line = d2l::fit_advice("resnet", "cuda:0", v, "--no-fit-check");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("--batch-size " + std::to_string(*v.largest_batch)), std::string::npos)
+      << line;
+  EXPECT_NE(line.find("--no-fit-check"), std::string::npos) << line;
+  EXPECT_NE(line.find("batch 256"), std::string::npos) << line;
+  EXPECT_NE(line.find("16.0 GiB free"), std::string::npos) << line;
+  // Nothing fits in 100 MiB: the line says so and names no batch.
+  v = d2l::check_fit(p, 8, Precision::FP32, {}, 100 << 20, none);
+  EXPECT_FALSE(v.fits);
+  EXPECT_FALSE(v.largest_batch.has_value());
+  EXPECT_NE(d2l::fit_advice("resnet", "cuda:0", v).find("not even batch 1"), std::string::npos);
+  // Half precision halves the activations: a larger batch fits.
+  const auto half = d2l::check_fit(p, 256, Precision::BF16, {}, gib(16), none);
+  EXPECT_GT(*half.largest_batch,
+            *d2l::check_fit(p, 256, Precision::FP32, {}, gib(16), none).largest_batch);
+}
+
+TEST(Fit, OutOfMemoryErrorsAreRecognisedByTheirText) {
+  // LibTorch 1.13's c10::Error and 2.x's OutOfMemoryError begin so.
+  EXPECT_TRUE(d2l::is_out_of_memory_message(
+      "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.78 GiB total capacity; 13.2 GiB "
+      "already allocated; 1.1 GiB free; 13.5 GiB reserved in total by PyTorch)"));
+  EXPECT_TRUE(d2l::is_out_of_memory_message("CUDA error: out of memory\nCUDA kernel errors ..."));
+  EXPECT_FALSE(d2l::is_out_of_memory_message("CUDA error: device-side assert triggered"));
+  EXPECT_FALSE(d2l::is_out_of_memory_message("DefaultCPUAllocator: can't allocate memory"));
+  EXPECT_FALSE(d2l::is_out_of_memory_message(""));
+  EXPECT_TRUE(d2l::is_out_of_memory(std::runtime_error("CUDA out of memory. Tried to allocate")));
+  EXPECT_FALSE(d2l::is_out_of_memory(std::runtime_error("shape mismatch")));
+  // On this machine's CPU there is no GPU to check: d2l train's check has nothing to say.
+  d2l::RunPlan plan;
+  plan.model = "lenet";
+  plan.data = "fashion-mnist";
+  plan.device = "cpu";
+  plan.batch_size = 1 << 20;
+  EXPECT_FALSE(d2l::gpu_fit_check(plan).has_value());
+}
+
+TEST(Fit, GpuNamesAsCudaReportsThem) {
+  EXPECT_EQ(d2l::gpu_for_device_name("Tesla T4", 15)->name, "T4");
+  EXPECT_EQ(d2l::gpu_for_device_name("NVIDIA A100-SXM4-80GB", 79.2)->name, "A100-80GB");
+  EXPECT_EQ(d2l::gpu_for_device_name("NVIDIA A100-SXM4-40GB", 39.4)->name, "A100-40GB");
+  EXPECT_EQ(d2l::gpu_for_device_name("NVIDIA L40S", 44.5)->name, "L40S");
+  EXPECT_EQ(d2l::gpu_for_device_name("NVIDIA L4", 22)->name, "L4");
+  EXPECT_EQ(d2l::gpu_for_device_name("NVIDIA H200", 139.8)->name, "H200");
+  EXPECT_EQ(d2l::gpu_for_device_name("NVIDIA GeForce RTX 4090", 24), nullptr);
 }

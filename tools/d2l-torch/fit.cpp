@@ -1,6 +1,6 @@
 // `d2l fit MODEL`: before renting a GPU, the memory a training step needs (broken down), the
 // largest batch, the epoch time and the run's cost on every GPU instance of `d2l cost`'s
-// catalogue, and the cheapest that fits; `--check` measures a real step on this CPU beside it.
+// catalogue, and the cheapest that fits; `--measure` runs real steps on the device beside it.
 #include "d2l/train/fit.h"
 
 #include <torch/torch.h>
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/command.h"
+#include "d2l/core/device.h"
 #include "d2l/core/error.h"
 #include "d2l/data/registry.h"
 #include "d2l/models/registry.h"
@@ -22,7 +23,8 @@
 namespace {
 
 struct FitCli {
-  std::string model, data, precision = "fp32", optimizer = "sgd", gpu, instance, catalog;
+  std::string model, data, precision = "fp32", optimizer = "sgd", gpu, instance, catalog,
+                           device = "auto";
   std::int64_t batch = 0, resize = 0, epochs = 0;
   double momentum = 0, efficiency = 0;
   bool json = false, check = false;
@@ -100,11 +102,11 @@ nlohmann::json linear_json(const d2l::LinearBytes& l) {
   return {{"fixed", l.fixed}, {"per_example", l.per_example}};
 }
 
-void print_breakdown(const d2l::MemoryEstimate& cpu, const d2l::MemoryEstimate* gpu,
-                     const std::string& gpu_title) {
+void print_breakdown(const d2l::MemoryEstimate& cpu, const std::string& cpu_title,
+                     const d2l::MemoryEstimate* gpu, const std::string& gpu_title) {
   std::printf("\n%-42s %14s",
               ("MEMORY OF ONE STEP (batch " + std::to_string(cpu.batch) + ")").c_str(),
-              "this CPU, fp32");
+              cpu_title.c_str());
   if (gpu) std::printf(" %18s", gpu_title.c_str());
   std::printf("\n");
   auto line = [&](const char* what, std::int64_t c, std::optional<std::int64_t> g) {
@@ -171,14 +173,16 @@ int run_fit(const FitCli& c) {
           (offer->accelerator_name.empty() ? "CPU only" : offer->accelerator_name) + ")");
   }
 
+  const c10::Device device = d2l::parse_device(c.device);  // an absent GPU: one line, exit 2
   const std::int64_t size = c.resize_opt->count() ? c.resize
                             : spec.resize > 0     ? spec.resize
                                                   : info.height;
   const std::int64_t channels = info.channels;
   const auto classes = static_cast<std::int64_t>(info.classes.size());
   const std::vector<std::int64_t> example{channels, size, size};
-  auto net = d2l::make_model(spec.name, channels, size, classes);
-  const d2l::StepProfile prof = d2l::profile_step(net, example, classes, q.optimizer);
+  // Shapes and counts only: one forward pass of 2 examples, nothing trains.
+  const d2l::StepProfile prof =
+      d2l::analyse_step(d2l::make_model(spec.name, channels, size, classes), example, classes);
 
   std::vector<d2l::FitRow> rows;
   if (gpu)
@@ -186,17 +190,40 @@ int run_fit(const FitCli& c) {
   else
     rows = d2l::fit_rows(prof, q, catalog);
   const auto cheapest = d2l::cheapest_fit(rows);
-  const auto cpu =
-      d2l::estimate_memory(prof, q.batch, d2l::Precision::FP32, q.optimizer, std::nullopt);
-  // The device of the run: the one GPU asked for, else this CPU.
-  const d2l::MemoryEstimate& predicted = gpu ? rows.front().memory : cpu;
+  // The device of the run (--device): this CPU in fp32, or this machine's GPU.
+  const auto cuda = d2l::cuda_device_memory(device);
+  const d2l::MemoryEstimate here =
+      cuda ? d2l::estimate_memory(prof, q.batch, q.precision, q.optimizer, q.overhead)
+           : d2l::estimate_memory(prof, q.batch, d2l::Precision::FP32, q.optimizer, std::nullopt);
+  std::string here_title = "this CPU, fp32";
+  if (cuda) here_title = device.str() + ", " + d2l::to_string(q.precision);
+  // The device whose total is memory.predicted_bytes: the one GPU asked for, else --device.
+  const d2l::MemoryEstimate& predicted = gpu ? rows.front().memory : here;
 
   std::optional<d2l::MeasuredStep> measured;
-  if (c.check) measured = d2l::measure_step(spec.name, example, classes, q.batch, q.optimizer);
+  if (c.check)
+    measured = d2l::measure_step(spec.name, example, classes, q.batch, q.optimizer, 2, device);
   const double eff = q.efficiency.value_or(d2l::default_efficiency(q.precision));
   const char* note =
-      "GPU figures are estimates from NVIDIA datasheets and stated overheads; no GPU was used "
-      "(docs/fit.md)";
+      cuda ? "GPU rows are estimates from NVIDIA datasheets and stated overheads (docs/fit.md)"
+           : "GPU figures are estimates from NVIDIA datasheets and stated overheads; no GPU was "
+             "used (docs/fit.md)";
+  // This machine's GPU in the datasheet table: the time the prediction gives for it.
+  const d2l::GpuSpec* here_gpu =
+      cuda ? d2l::gpu_for_device_name(cuda->name,
+                                      static_cast<double>(cuda->total_bytes) / 1073741824.0)
+           : nullptr;
+  std::optional<double> here_step;
+  if (here_gpu) here_step = d2l::step_seconds(prof, q.batch, *here_gpu, q.precision, eff);
+  const std::int64_t steps_per_epoch = (q.examples + q.batch - 1) / q.batch;
+  nlohmann::json by_op = nlohmann::json::object();
+  for (const auto& o : prof.ops) {
+    auto& e = by_op[o.op];
+    if (e.is_null()) e = {{"fixed", 0.0}, {"per_example", 0.0}, {"count", 0}};
+    e["fixed"] = e["fixed"].get<double>() + o.saved.fixed;
+    e["per_example"] = e["per_example"].get<double>() + o.saved.per_example;
+    e["count"] = e["count"].get<int>() + 1;
+  }
 
   if (c.json) {
     nlohmann::json j = {{"model", spec.name},
@@ -214,20 +241,37 @@ int run_fit(const FitCli& c) {
                         {"trainable_params", prof.trainable_params},
                         {"mult_adds", prof.mult_adds},
                         {"note", note}};
-    j["profile"] = {{"probe_batches", prof.probe_batches},
-                    {"input", linear_json(prof.input)},
-                    {"saved", linear_json(prof.saved)},
-                    {"forward_transient", linear_json(prof.forward_transient)},
-                    {"backward_transient", linear_json(prof.backward_transient)},
-                    {"optimizer_transient", prof.optimizer_transient}};
+    j["profile"] = {
+        {"traced_batch", prof.traced_batch},
+        {"input", linear_json(prof.input)},
+        {"saved", linear_json(prof.saved)},
+        {"saved_integer", linear_json(prof.saved_integer)},
+        {"saved_dropout", linear_json(prof.saved_dropout)},
+        {"saved_by_op", by_op},
+        {"forward_transient_bytes", prof.forward_transient(q.batch)},
+        {"backward_transient_bytes", prof.backward_transient(q.batch)},
+        {"optimizer_transient_bytes", d2l::optimizer_transient_bytes(prof, q.optimizer)}};
     nlohmann::json mem = memory_json(predicted);
-    mem["device"] = gpu ? gpu->name : "cpu";
-    mem["cpu"] = memory_json(cpu);
+    mem["device"] = gpu ? gpu->name : device.str();
+    mem["run_device"] = device.str();
+    if (cuda) mem["run_device_name"] = cuda->name;
+    mem["here"] = memory_json(here);
+    if (here_gpu) j["device_gpu"] = here_gpu->name;
+    if (here_step) {
+      j["predicted_step_seconds"] = *here_step;
+      j["predicted_epoch_seconds"] = *here_step * static_cast<double>(steps_per_epoch);
+    }
     if (measured) {
+      j["measured_step_seconds"] = measured->step_seconds;
+      j["measured_epoch_seconds_from_step"] =
+          measured->step_seconds * static_cast<double>(steps_per_epoch);
+      mem["measured_device"] = measured->device;
       mem["measured_peak_bytes"] = measured->peak_bytes;
+      mem["measured_tensor_peak_bytes"] = measured->tensor_peak_bytes;
+      mem["measured_context_bytes"] = measured->context_bytes;
       mem["measured_step_seconds"] = measured->step_seconds;
-      mem["cpu_predicted_over_measured"] =
-          static_cast<double>(cpu.total) / static_cast<double>(measured->peak_bytes);
+      mem["predicted_over_measured"] =
+          static_cast<double>(here.total) / static_cast<double>(measured->peak_bytes);
     }
     j["memory"] = mem;
     j["rows"] = nlohmann::json::array();
@@ -254,7 +298,7 @@ int run_fit(const FitCli& c) {
   std::string title =
       gpu ? "per GPU, " + d2l::to_string(q.precision) : "a GPU, " + d2l::to_string(q.precision);
   if (!gpu && !rows.empty() && rows.front().gpus > 1) gpu_mem = nullptr;  // split batch
-  print_breakdown(cpu, gpu_mem, title);
+  print_breakdown(here, here_title, gpu_mem, title);
 
   std::printf("\n%-16s %-10s %4s %9s %9s %4s %9s %9s %9s %7s\n", "INSTANCE", "GPU", "GPUS",
               "MEM/GPU", "NEED/GPU", "FITS", "MAX BATCH", "EPOCH",
@@ -287,13 +331,23 @@ int run_fit(const FitCli& c) {
       "activation traffic / bandwidth\n",
       eff);
   std::printf("%s\n", note);
+  if (here_step)
+    std::printf("%s as %s: step %s, epoch %s (predicted)\n", device.str().c_str(),
+                here_gpu->name.c_str(), seconds_text(here_step).c_str(),
+                seconds_text(*here_step * static_cast<double>(steps_per_epoch)).c_str());
+  if (cuda)
+    std::printf("%s (%s): %s of %s free now\n", device.str().c_str(), cuda->name.c_str(),
+                bytes_text(cuda->free_bytes).c_str(), bytes_text(cuda->total_bytes).c_str());
   if (measured) {
-    const double ratio = static_cast<double>(cpu.total) / static_cast<double>(measured->peak_bytes);
+    const double ratio =
+        static_cast<double>(here.total) / static_cast<double>(measured->peak_bytes);
     std::printf(
-        "\ncheck on this CPU: %d real training steps at batch %lld: measured peak %s "
-        "(counting CPU allocator), predicted %s: predicted/measured %.2f; step %.3f s\n",
-        measured->steps, static_cast<long long>(q.batch), bytes_text(measured->peak_bytes).c_str(),
-        bytes_text(cpu.total).c_str(), ratio, measured->step_seconds);
+        "\nmeasured on %s: %d real training steps at batch %lld: peak %s (%s), predicted %s: "
+        "predicted/measured %.2f; step %.3f s\n",
+        measured->device.c_str(), measured->steps, static_cast<long long>(q.batch),
+        bytes_text(measured->peak_bytes).c_str(),
+        device.is_cpu() ? "counting CPU allocator" : "caching allocator's peak + context",
+        bytes_text(here.total).c_str(), ratio, measured->step_seconds);
   }
   return 0;
 }
@@ -324,13 +378,17 @@ d2l::cli::Registrar reg{
           "--efficiency", o->efficiency,
           "Share of the datasheet TFLOP/s a step reaches, in (0, 1] (default 0.5 fp32, 0.2 "
           "tensor cores)");
-      cmd.add_flag("--check,--measure", o->check,
-                   "Also run 2 real training steps on this CPU and print the measured peak "
+      cmd.add_option("--device", o->device,
+                     "The device of the run, as for d2l train: auto, cpu, cuda or cuda:N "
+                     "(default auto: the first GPU, else the CPU)");
+      cmd.add_flag("--measure,--check", o->check,
+                   "Also run 2 real training steps on --device and print the measured peak "
                    "memory beside the prediction");
       cmd.add_flag("--json", o->json, "One JSON object (memory.predicted_bytes, params, rows)");
       cmd.footer(
-          "The step profile is measured on this CPU (two tiny training steps, a counting "
-          "allocator); GPU figures are datasheet-based estimates. See docs/fit.md.\n"
+          "Nothing trains to predict: the network is built without filling its weights and its "
+          "activations come from the shapes of one forward pass of 2 examples and what autograd "
+          "keeps per op; GPU figures are datasheet-based estimates. See docs/fit.md.\n"
           "Exit codes: 0 ok, 1 failure, 2 usage or bad input, 130 interrupted.");
       return [o]() { return run_fit(*o); };
     }};

@@ -11,6 +11,7 @@
 
 #include "../common/command.h"
 #include "d2l/d2l.h"
+#include "d2l/train/fit.h"
 
 namespace {
 
@@ -24,6 +25,7 @@ struct TrainCli {
   std::int64_t seed = 0, step_epochs = 0;
   std::string optimizer, schedule;
   bool nesterov = false;
+  bool no_fit_check = false;  // --no-fit-check: start a CUDA run that d2l fit says will not fit
   std::int64_t nproc = 0, nnodes = 1, node_rank = 0;
   int master_port = 0;
   std::string master_addr = "127.0.0.1";
@@ -181,8 +183,25 @@ int run_train(TrainCli& c) {
     std::printf("resuming %s from %s at epoch %lld, batch %lld\n", plan.model.c_str(),
                 plan.checkpoint_in.c_str(), static_cast<long long>(plan.resumed.epoch + 1),
                 static_cast<long long>(plan.resumed.batch));
+  // On a GPU: d2l fit's prediction against the free memory before the first step, and its
+  // advice instead of LibTorch's trace on a real out-of-memory error.
+  const int world = o.distributed ? static_cast<int>(o.distributed->world_size) : 1;
+  if (!c.no_fit_check)
+    if (const auto line = d2l::gpu_fit_check(plan, world)) {
+      std::fprintf(stderr, "d2l: %s\n", line->c_str());
+      return 2;
+    }
   d2l::install_stop_signals();
-  const d2l::RunResult r = d2l::train_run(plan, o);
+  std::optional<d2l::RunResult> result;
+  try {
+    result = d2l::train_run(plan, o);
+  } catch (const std::exception& e) {
+    if (!d2l::is_out_of_memory(e)) throw;
+    std::fprintf(stderr, "d2l: %s%s\n", d2l::out_of_memory_advice(plan, world).c_str(),
+                 plan.out.empty() ? "" : ("; the last checkpoint is kept in " + plan.out).c_str());
+    return 1;
+  }
+  const d2l::RunResult& r = *result;
   if (!main_rank) {
     switch (r.status) {
       case d2l::RunStatus::Interrupted:
@@ -279,6 +298,9 @@ d2l::cli::Registrar reg{
       cmd.add_flag("--no-download", c->no_download, "Never download a missing data set");
       cmd.add_flag("--no-divergence-stop", c->no_divergence_stop,
                    "Train on when the loss becomes NaN, infinite or 1000 x the first step's");
+      cmd.add_flag("--no-fit-check", c->no_fit_check,
+                   "On a GPU, start even when d2l fit predicts the batch will not fit in the "
+                   "free memory (by default: one line with the largest batch that fits, exit 2)");
       cmd.add_flag("--dry-run", c->dry_run,
                    "Print the settings the run would use (JSON) and exit; trains nothing");
       c->nproc_opt = cmd.add_option(
@@ -301,8 +323,9 @@ d2l::cli::Registrar reg{
       cmd.add_flag("-q,--quiet", c->quiet, "No per-epoch lines or progress bar");
       cmd.footer(
           d2l::data::search_order_help() + "\n\n" +
-          "Exit codes: 0 done, 1 failure (training diverged: the last sound checkpoint is kept), "
-          "2 bad input, 130 interrupted (checkpoint saved). Under torchrun, mpirun or srun "
+          "Exit codes: 0 done, 1 failure (training diverged or CUDA ran out of memory: the last "
+          "sound checkpoint is kept), 2 bad input (or, on a GPU, a batch d2l fit predicts will "
+          "not fit), 130 interrupted (checkpoint saved). Under torchrun, mpirun or srun "
           "(RANK/WORLD_SIZE, OMPI_COMM_WORLD_*, SLURM_* with MASTER_ADDR and MASTER_PORT set) it "
           "joins their data-parallel run; --nproc N starts N such workers itself.");
       return [c]() { return run_train(*c); };

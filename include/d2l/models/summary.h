@@ -44,6 +44,14 @@ ModelSummary summary(torch::nn::Sequential net, const std::vector<std::int64_t>&
 /// {1, 3, 6, 6})`: the same rules as for a Sequential.
 ModelSummary summary(torch::nn::AnyModule module, const std::vector<std::int64_t>& input_shape);
 
+/// The multiply-adds of one ATen operator call as summary() counts them: aten::convolution
+/// (output elements x input channels / groups x kernel size, from `args[1]`, the weight) and the
+/// products aten::linear, addmm, mm, matmul, bmm, baddbmm, addmv, mv (output elements x the
+/// inner dimension); 0 for every other operator. `args` are its arguments in order (undefined
+/// where one is not a tensor).
+std::int64_t op_mult_adds(const std::string& op, const std::vector<at::Tensor>& args,
+                          const at::Tensor& output);
+
 /// A shape as the book writes it: "(1, 64, 24, 24)"; "(1,)" for one dimension.
 std::string format_shape(const std::vector<std::int64_t>& shape);
 

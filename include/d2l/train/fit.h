@@ -2,17 +2,19 @@
 /// \file d2l/train/fit.h
 /// `d2l fit`: before renting a GPU, predict a training run's memory, time and cost (LibTorch).
 ///
-/// The estimate has two halves. A network's *step profile* is measured once on this machine's
-/// CPU: one training step (forward, backward, optimiser step) at two small batches with a
-/// counting CPU allocator installed, which gives the bytes autograd keeps for the backward pass
-/// (per example and fixed), the largest transient buffers, and the optimiser's temporaries; the
-/// parameters, gradients and optimiser state are counted exactly from the parameter tensors.
-/// The profile is then scaled to any batch, precision and GPU with datasheet figures
-/// (gpu_specs()) and stated overheads (GpuOverhead). No GPU is needed: GPU figures are
-/// datasheet-based estimates (docs/fit.md says what is left out).
+/// The estimate has two halves. A network's *step profile* is computed without training it
+/// (analyse_step()): the parameters, gradients and optimiser state are counted from the
+/// parameter tensors, and the activations come
+/// from one forward pass of 2 examples recorded op by op, with what autograd keeps per op kind
+/// and how long every other tensor lives. The profile is then scaled to any batch, precision and
+/// GPU with datasheet figures (gpu_specs()) and stated overheads (GpuOverhead). `--measure`
+/// checks it against real steps (measure_step(): a counting CPU allocator, or CUDA's caching
+/// allocator's statistics). docs/fit.md says what the estimate leaves out.
+#include <c10/core/Device.h>
 #include <torch/nn/modules/container/sequential.h>
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "d2l/ops/pricing.h"
 #include "d2l/train/optim.h"
 #include "d2l/train/precision.h"  // Precision, parse_precision, to_string
+#include "d2l/train/run.h"
 
 namespace d2l {
 
@@ -59,7 +62,15 @@ struct LinearBytes {
   std::int64_t at(std::int64_t batch) const;
 };
 
-/// What one fp32 training step of a network allocates, measured on the CPU (profile_step()).
+/// What autograd keeps for one op of the forward pass (analyse_step()).
+struct OpMemory {
+  std::string op;     ///< the ATen operator: "aten::convolution", "aten::relu", ...
+  LinearBytes saved;  ///< bytes of the tensors it keeps that no earlier op keeps already
+};
+
+/// The memory of one fp32 training step of a network, computed without training it
+/// (analyse_step()): the parameters counted, the activations from the ops' shapes and what
+/// autograd keeps per op kind.
 struct StepProfile {
   std::vector<std::int64_t> example_shape;  ///< one input: channels, height, width
   std::int64_t params = 0;                  ///< all parameters (elements)
@@ -68,26 +79,47 @@ struct StepProfile {
   std::int64_t mult_adds = 0;               ///< multiply-adds of one example's forward pass
   /// The input batch: images in fp32 and int64 labels.
   LinearBytes input;
-  /// What autograd keeps from the forward pass for the backward pass (saved tensors, the
-  /// output and the loss), fp32.
+  /// What autograd keeps from the forward pass for the backward pass (each storage once), as
+  /// this CPU keeps it in fp32.
   LinearBytes saved;
-  /// The most the forward pass holds beyond what it keeps (its transient buffers).
-  LinearBytes forward_transient;
-  /// The most the backward pass holds beyond the saved tensors at its start (gradients of
-  /// activations, the backward kernels' buffers; the parameters' gradients exist already).
-  LinearBytes backward_transient;
-  /// The most the optimiser step holds beyond its state (temporaries), after the graph is freed.
-  std::int64_t optimizer_transient = 0;
-  std::vector<std::int64_t> probe_batches;  ///< the two batches measured
+  /// Of `saved`: integer tensors (max-pool indices, labels), not halved by half precision.
+  LinearBytes saved_integer;
+  /// Of `saved`: dropout's masks (fp32 noise on the CPU; CUDA keeps a 1-byte mask).
+  LinearBytes saved_dropout;
+  /// For every op of the forward pass: the bytes live after it above `saved` (the tensors not
+  /// kept, until their last use). Their largest value at a batch is the forward transient.
+  std::vector<LinearBytes> forward_peaks;
+  /// For every op, in the backward pass: the saved tensors not yet released, the gradients of
+  /// activations alive (from their last consumer's backward to their producer's) and the
+  /// weight gradients it computes before adding them to `.grad`, minus `saved`.
+  std::vector<LinearBytes> backward_peaks;
+  std::vector<OpMemory> ops;      ///< the ops that keep something, in forward order
+  std::int64_t traced_batch = 0;  ///< the batch of the forward pass the shapes came from
+  /// The largest of forward_peaks / backward_peaks at `batch` (at least 0).
+  std::int64_t forward_transient(std::int64_t batch) const;
+  std::int64_t backward_transient(std::int64_t batch) const;
 };
 
-/// Measures `net`'s step profile for inputs of `example_shape` (channels, height, width) and
-/// `classes` classes with the optimiser `opt`: one training step at batch 2 and one at batch 4
-/// (batch 1 takes other code paths, and BatchNorm1d cannot train on it), on the CPU in fp32,
-/// through CpuMemoryCounter. The network is left in training mode with its parameters moved by two
-/// tiny steps. Throws d2l::Error (BadInput) when the input does not fit the network.
-StepProfile profile_step(torch::nn::Sequential net, const std::vector<std::int64_t>& example_shape,
-                         std::int64_t classes, const OptimizerSpec& opt);
+/// The step profile of `net` for inputs of `example_shape` (channels, height, width) and
+/// `classes` classes, without training: one forward pass of 2 examples (training mode, autograd
+/// on, cross-entropy; batch 1 cannot run BatchNorm1d in training mode) recorded op by op through
+/// ATen's RecordFunction, and what autograd keeps per op kind: convolution and linear their
+/// input, ReLU/sigmoid/tanh their output, max-pool its input and int64 indices, average and
+/// adaptive pooling their input (a 1 x 1 adaptive pool: nothing), batch norm its input and the
+/// per-channel mean and inverse std, dropout its mask (on the CPU: mul's noise tensor), mul/div
+/// their operands, log-softmax its output, NLL its input and labels; views, flatten, additions and
+/// concatenation nothing. Each storage counts once (a ReLU's output that the next convolution
+/// also keeps), tensors of batch size scale with the batch, the rest (per-channel statistics) is
+/// fixed. No backward pass and no optimiser step run. Throws d2l::Error (BadInput) when the input
+/// does not fit the network.
+StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64_t>& example_shape,
+                         std::int64_t classes);
+
+/// The optimiser step's temporaries in bytes (after the graph is freed): LibTorch's SGD makes
+/// one parameter-sized tensor for weight decay and one for Nesterov, Adam/AdamW two (the square
+/// root and its quotient) plus one for Adam's L2 weight decay; the largest parameter sets the
+/// size (the step goes parameter by parameter).
+std::int64_t optimizer_transient_bytes(const StepProfile& profile, const OptimizerSpec& opt);
 
 /// The framework's own memory on a GPU: estimates, not measurements (docs/fit.md gives sources).
 struct GpuOverhead {
@@ -119,8 +151,9 @@ struct MemoryEstimate {
 };
 
 /// The memory of a step at `batch` in `precision` with `opt`; `gpu` adds the framework's
-/// overhead and scales activations to the precision (bf16/fp16 halve them), nullopt is this CPU
-/// in fp32. Throws d2l::Error (BadInput) for a batch under 1.
+/// overhead, keeps dropout masks in 1 byte an element (CUDA's) and scales floating-point
+/// activations to the precision (bf16/fp16 halve them); nullopt is this CPU in fp32. Throws
+/// d2l::Error (BadInput) for a batch under 1.
 MemoryEstimate estimate_memory(const StepProfile& profile, std::int64_t batch, Precision precision,
                                const OptimizerSpec& opt, const std::optional<GpuOverhead>& gpu);
 
@@ -204,19 +237,87 @@ class CpuMemoryCounter {
   void reset_peak();
 };
 
-/// A real training step measured on the CPU.
+/// Real training steps measured on a device.
 struct MeasuredStep {
   std::int64_t batch = 0;
-  std::int64_t peak_bytes = 0;  ///< the counting allocator's peak over the steps, model included
-  double step_seconds = 0;      ///< the last step's wall time
+  std::string device;  ///< "cpu", "cuda:0"
+  /// The whole step's peak, comparable to MemoryEstimate::total: on the CPU the counting
+  /// allocator's peak (model, gradients and optimiser state included); on CUDA the caching
+  /// allocator's peak reserved bytes plus the context (the device's used memory before the
+  /// first tensor).
+  std::int64_t peak_bytes = 0;
+  /// The tensors' peak, comparable to MemoryEstimate::peak (CUDA: peak allocated bytes; the CPU:
+  /// peak_bytes).
+  std::int64_t tensor_peak_bytes = 0;
+  std::int64_t context_bytes = 0;  ///< CUDA: the context's and libraries' memory, else 0
+  double step_seconds = 0;         ///< the last step's wall time (synchronised on CUDA)
   int steps = 0;
 };
 
-/// Builds `make_model(model, ...)` under a CpuMemoryCounter and runs `steps` real training
-/// steps (random inputs of `example_shape`, cross-entropy, `opt`) at `batch` on the CPU in
-/// fp32: the peak bytes that allocator saw, parameters, gradients and optimiser state included.
+/// Builds `make_model(model, ...)` and runs `steps` real training steps (random inputs of
+/// `example_shape`, cross-entropy, `opt`) at `batch` in fp32 on `device`: on the CPU under a
+/// CpuMemoryCounter, on CUDA with the caching allocator's peak statistics reset first. Throws
+/// d2l::Error (BadInput) for a CUDA device in a build without CUDA or a GPU that is absent.
 MeasuredStep measure_step(const std::string& model, const std::vector<std::int64_t>& example_shape,
                           std::int64_t classes, std::int64_t batch, const OptimizerSpec& opt,
-                          int steps = 2);
+                          int steps = 2, c10::Device device = c10::Device(c10::DeviceType::CPU));
+
+/// A CUDA device's name and memory.
+struct DeviceMemory {
+  std::string name;  ///< as CUDA reports it: "NVIDIA H200", "Tesla T4"
+  std::int64_t total_bytes = 0;
+  std::int64_t free_bytes = 0;  ///< cudaMemGetInfo's free memory (the context exists by then)
+};
+
+/// The name and memory of CUDA device `device`; nullopt for a CPU device or in a build without
+/// CUDA. Creates the device's context.
+std::optional<DeviceMemory> cuda_device_memory(c10::Device device);
+
+/// The datasheet row of a GPU by the name CUDA reports ("NVIDIA A100-SXM4-80GB", "Tesla T4"):
+/// the first family named in it (longest first), the row whose memory is nearest `memory_gib`;
+/// nullptr when none is named.
+const GpuSpec* gpu_for_device_name(const std::string& name, double memory_gib);
+
+/// Whether a run fits a device's free memory (check_fit()).
+struct FitVerdict {
+  bool fits = false;
+  std::int64_t batch = 0;
+  std::int64_t needed_bytes = 0;              ///< MemoryEstimate::total at the batch
+  std::int64_t available_bytes = 0;           ///< what the device has for it
+  std::optional<std::int64_t> largest_batch;  ///< nullopt: not even batch 1 fits
+};
+
+/// Whether a step at `batch` fits in `available_bytes` of a GPU (estimate_memory() with
+/// `overhead`; pass context_bytes 0 when `available_bytes` is free memory measured after the
+/// context was made), and the largest batch that does.
+FitVerdict check_fit(const StepProfile& profile, std::int64_t batch, Precision precision,
+                     const OptimizerSpec& opt, std::int64_t available_bytes,
+                     const GpuOverhead& overhead);
+
+/// The one line `d2l train` prints when a run will not fit or ran out of memory, e.g. "resnet at
+/// batch 4096 needs about 41.2 GiB on cuda:0, which has 38.5 GiB free: the largest batch that
+/// fits is about 3791; pass --batch-size 3791" (with `force_flag`, ", or --no-fit-check to try
+/// anyway"). Without a batch that fits it says that not even batch 1 fits.
+std::string fit_advice(const std::string& model, const std::string& device,
+                       const FitVerdict& verdict, const std::string& force_flag = "");
+
+/// Whether `what` is the text of a CUDA out-of-memory error (LibTorch 1.13's c10::Error starts
+/// with "CUDA out of memory"; 2.x's c10::OutOfMemoryError says the same).
+bool is_out_of_memory_message(const std::string& what);
+
+/// Whether `e` is a CUDA out-of-memory error (c10::OutOfMemoryError where LibTorch has it, or its
+/// message).
+bool is_out_of_memory(const std::exception& e);
+
+/// What `d2l train` asks before its first step: for a run on a CUDA device, the prediction for
+/// `plan` (its model, data set, resize, batch per process over `world_size` processes,
+/// optimiser) against the device's free memory; the advice line (fit_advice() with
+/// `--no-fit-check`) when it will not fit, nullopt when it fits, the device is not CUDA or the
+/// build has no CUDA.
+std::optional<std::string> gpu_fit_check(const RunPlan& plan, int world_size = 1);
+
+/// The line `d2l train` prints for a CUDA out-of-memory error during `plan`'s run: the largest
+/// batch the prediction gives for the device's memory (its cache emptied first).
+std::string out_of_memory_advice(const RunPlan& plan, int world_size = 1);
 
 }  // namespace d2l
