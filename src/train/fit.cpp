@@ -546,8 +546,8 @@ StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64
     if (!first_kept[static_cast<std::size_t>(i)].empty())
       prof.ops.push_back({events[static_cast<std::size_t>(i)].name, first});
   }
-  // The output and the loss stay until the backward pass starts.
-  std::unordered_set<const c10::StorageImpl*> held{storage_of(logits), storage_of(loss)};
+  // The loss stays until the backward pass starts (the logits go once log-softmax ran).
+  std::unordered_set<const c10::StorageImpl*> held{storage_of(loss)};
   for (auto& [s, u] : uses) {
     const bool kept = u.first_keeper >= 0;
     if (!kept && !held.count(s)) continue;
