@@ -51,11 +51,17 @@ std::string service_name(Service service) {
       return "ce";
     case Service::Pricing:
       return "pricing";
+    case Service::Iam:
+      return "iam";
   }
   return "ec2";
 }
 
 std::string signing_region(Service service, const std::string& region) {
+  if (service == Service::Iam)
+    return region.rfind("cn-", 0) == 0       ? "cn-north-1"
+           : region.rfind("us-gov-", 0) == 0 ? "us-gov-west-1"
+                                             : "us-east-1";
   return service == Service::Budgets || service == Service::CostExplorer ||
                  service == Service::Pricing
              ? "us-east-1"
@@ -74,6 +80,10 @@ std::string endpoint_url(Service service, const std::string& region) {
   if (service == Service::Budgets) return "https://budgets.amazonaws.com/";
   if (service == Service::CostExplorer) return "https://ce.us-east-1.amazonaws.com/";
   if (service == Service::Pricing) return "https://api.pricing.us-east-1.amazonaws.com/";
+  if (service == Service::Iam)
+    return region.rfind("cn-", 0) == 0       ? "https://iam.cn-north-1.amazonaws.com.cn/"
+           : region.rfind("us-gov-", 0) == 0 ? "https://iam.us-gov.amazonaws.com/"
+                                             : "https://iam.amazonaws.com/";
   const std::string host = service == Service::SageMaker ? "api.sagemaker" : service_name(service);
   const std::string domain = region.rfind("cn-", 0) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
   return "https://" + host + "." + region + "." + domain + "/";
@@ -247,7 +257,9 @@ AwsClient::Reply AwsClient::send(Service service, const std::string& action,
 
 XmlNode AwsClient::query(Service service, const std::string& action,
                          const std::vector<std::pair<std::string, std::string>>& params) {
-  const char* version = service == Service::Sts ? "2011-06-15" : "2016-11-15";
+  const char* version = service == Service::Sts   ? "2011-06-15"
+                        : service == Service::Iam ? "2010-05-08"
+                                                  : "2016-11-15";
   std::string body = "Action=" + url_encode(action) + "&Version=" + version;
   for (const auto& [k, v] : params) body += "&" + url_encode(k) + "=" + url_encode(v);
   const Reply r =

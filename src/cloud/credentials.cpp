@@ -6,7 +6,7 @@
 #include <regex>
 
 #include "d2l/cloud/aws.h"
-#include "d2l/core/http.h"
+#include "d2l/cloud/imds.h"
 #include "d2l/core/process.h"
 
 namespace d2l::cloud {
@@ -159,40 +159,24 @@ std::optional<Credentials> from_profile(const std::string& name, bool named) {
 }
 
 std::optional<Credentials> from_imds(double timeout_s) {
-  if (lower(env("AWS_EC2_METADATA_DISABLED")) == "true") return std::nullopt;
-  std::string endpoint = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-  if (endpoint.empty()) endpoint = "http://169.254.169.254";
-  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  HttpOptions o;
-  o.timeout_s = timeout_s;
-  HttpClient http(o);
-  HttpResponse token;
+  if (!imds_endpoint()) return std::nullopt;
+  std::optional<Imds> imds;
   try {
-    token = http.request("PUT", endpoint + "/latest/api/token",
-                         {"X-aws-ec2-metadata-token-ttl-seconds: 21600"}, "");
-  } catch (const Error&) {
+    imds.emplace(timeout_s);
+  } catch (const ImdsUnreachable&) {
     return std::nullopt;  // not on EC2 (nothing answers)
   }
-  if (token.status != 200 || token.body.empty())
-    throw Error("aws: the instance metadata service refused a session token (HTTP " +
-                std::to_string(token.status) + "); IMDSv2 may be disabled on this instance");
-  const std::vector<std::string> auth = {"X-aws-ec2-metadata-token: " + token.body};
-  const std::string base = endpoint + "/latest/meta-data/iam/security-credentials/";
-  const HttpResponse roles = http.request("GET", base, auth);
-  if (roles.status == 404)
+  const std::string base = "meta-data/iam/security-credentials/";
+  const auto roles = imds->get(base);
+  if (!roles)
     throw Error("aws: this EC2 instance has no IAM role, and no other credentials were found");
-  if (roles.status != 200)
-    throw Error("aws: the instance metadata service answered HTTP " + std::to_string(roles.status) +
-                " for the instance's role");
-  std::string role = trim(roles.body);
+  std::string role = trim(*roles);
   role = role.substr(0, role.find('\n'));
-  const HttpResponse cred = http.request("GET", base + role, auth);
-  if (cred.status != 200)
-    throw Error("aws: the instance metadata service answered HTTP " + std::to_string(cred.status) +
-                " for role " + role + "'s credentials");
+  const auto cred = imds->get(base + role);
+  if (!cred) throw Error("aws: the instance metadata service has no credentials for role " + role);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(cred.body);
+    j = nlohmann::json::parse(*cred);
   } catch (const std::exception&) {
     throw Error("aws: the instance metadata service's credentials for role " + role +
                 " are not JSON");

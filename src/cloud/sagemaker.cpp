@@ -1,10 +1,13 @@
 // SageMaker notebook instances over the JSON protocol (see d2l/cloud/sagemaker.h).
 #include "d2l/cloud/sagemaker.h"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "d2l/cloud/ec2.h"
+#include "d2l/cloud/iam.h"
 
 namespace d2l::cloud {
 
@@ -33,6 +36,7 @@ NotebookInstance from_json(const json& j) {
   n.url = str(j, "Url");
   n.failure_reason = str(j, "FailureReason");
   n.lifecycle_config = str(j, "NotebookInstanceLifecycleConfigName");
+  n.role_arn = str(j, "RoleArn");
   if (j.contains("VolumeSizeInGB") && j["VolumeSizeInGB"].is_number_integer())
     n.volume_gb = j["VolumeSizeInGB"].get<int>();
   return n;
@@ -57,9 +61,7 @@ void check_notebook_type(const std::string& type) {
 void create_notebook(AwsClient& client, const NotebookRequest& r) {
   check_notebook_name(r.name);
   check_notebook_type(r.instance_type);
-  if (r.role_arn.rfind("arn:", 0) != 0)
-    throw bad_input("cloud: --role: '" + r.role_arn +
-                    "' is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
+  check_role_arn(r.role_arn);
   if (r.volume_gb && (*r.volume_gb < 5 || *r.volume_gb > 16384))
     throw bad_input("cloud: --volume: " + std::to_string(*r.volume_gb) +
                     " GiB is outside SageMaker's 5 to 16384");
@@ -80,7 +82,21 @@ void create_notebook(AwsClient& client, const NotebookRequest& r) {
           {"OnStart", json::array({{{"Content", script}}})}});
     body["LifecycleConfigName"] = config;
   }
-  call(client, "CreateNotebookInstance", body);
+  double waited = 0;
+  for (double pause = 1;; pause *= 2) {
+    try {
+      call(client, "CreateNotebookInstance", body);
+      return;
+    } catch (const AwsError& e) {
+      const std::string what = e.what();
+      const bool role_not_ready = e.code() == "ValidationException" &&
+                                  what.find("assume") != std::string::npos &&
+                                  waited + pause <= r.role_wait_s;
+      if (!role_not_ready) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(pause));
+    waited += pause;
+  }
 }
 
 NotebookInstance describe_notebook(AwsClient& client, const std::string& name) {
@@ -106,6 +122,21 @@ void change_notebook(AwsClient& client, const std::string& name, NotebookAction 
                      : action == NotebookAction::Stop ? "StopNotebookInstance"
                                                       : "DeleteNotebookInstance";
   call(client, what, {{"NotebookInstanceName", name}});
+}
+
+std::vector<std::string> notebooks_using_role(AwsClient& client, const std::string& role_arn,
+                                              const std::string& except) {
+  std::vector<std::string> out;
+  for (const auto& listed : list_notebooks(client)) {
+    if (listed.name == except || listed.status == "Deleting") continue;
+    try {
+      const NotebookInstance n = describe_notebook(client, listed.name);
+      if (n.role_arn == role_arn && n.status != "Deleting") out.push_back(n.name);
+    } catch (const AwsError& e) {
+      if (e.code() != "ValidationException") throw;  // deleted meanwhile
+    }
+  }
+  return out;
 }
 
 std::string notebook_url(AwsClient& client, const std::string& name, int session_s) {

@@ -3,6 +3,9 @@
 
 #include <cmath>
 
+#include "d2l/cloud/ec2.h"
+#include "d2l/cloud/iam.h"
+#include "d2l/cloud/imds.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 
@@ -88,6 +91,51 @@ std::string self_stop_user_data(double idle_s) {
          "rm -f /var/lib/d2l-autostop/idle-since\n"
          "systemctl daemon-reload\n"
          "systemctl enable --now d2l-autostop.timer\n";
+}
+
+CloudStopResult cloud_stop_this_instance(bool dry_run, const AwsSettings& settings) {
+  const std::string what = "cloud-stop: ";
+  CloudStopResult out;
+  {
+    std::optional<Imds> imds;
+    try {
+      imds.emplace(settings.imds_timeout_s);
+    } catch (const ImdsUnreachable& e) {
+      throw Error(what + "cannot find this instance: " + e.what());
+    }
+    const InstanceIdentity id = instance_identity(*imds);
+    out.instance_id = id.instance_id;
+    out.region = id.region;
+  }
+  check_region(out.region);
+  Credentials creds;
+  try {
+    creds = resolve_credentials(settings);
+  } catch (const Error& e) {
+    throw Error(what + "no credentials to stop " + out.instance_id + " (" + e.what() +
+                "); give the instance an IAM role allowed ec2:StopInstances on it");
+  }
+  out.credentials_source = creds.source;
+  AwsClient client(creds, out.region);
+  std::vector<std::pair<std::string, std::string>> params = {{"InstanceId.1", out.instance_id}};
+  if (dry_run) params.emplace_back("DryRun", "true");
+  try {
+    const XmlNode reply = client.query(Service::Ec2, "StopInstances", params);
+    if (const XmlNode* item = reply.path({"instancesSet", "item"})) {
+      if (const XmlNode* p = item->path({"previousState", "name"})) out.previous_state = p->text;
+      if (const XmlNode* c = item->path({"currentState", "name"})) out.current_state = c->text;
+    }
+  } catch (const AwsError& e) {
+    if (dry_run && e.code() == "DryRunOperation") return out;  // allowed: nothing stopped
+    if (e.code() == "UnauthorizedOperation")
+      throw Error(what + creds.source + " may not stop " + out.instance_id +
+                  " (UnauthorizedOperation): the role needs ec2:StopInstances on "
+                  "arn:" +
+                  partition_of(out.region) + ":ec2:" + out.region + ":*:instance/" +
+                  out.instance_id + " (add it to the role's policy in the IAM console)");
+    throw Error(what + e.what());
+  }
+  return out;
 }
 
 }  // namespace d2l::cloud

@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "d2l/cloud/self_stop.h"
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/duration.h"
 #include "d2l/core/error.h"
@@ -313,6 +314,12 @@ void save_state(const std::string& path, const AutostopState& s) {
   write_file_atomic(path, j.dump(2) + "\n", 0600);
 }
 
+std::string check_cloud_stop() {
+  const cloud::CloudStopResult r = cloud::cloud_stop_this_instance(true);
+  return "cloud-stop: would stop " + r.instance_id + " in " + r.region + " with " +
+         r.credentials_source + " (ec2:StopInstances allowed: AWS's dry run said so)";
+}
+
 std::string autostop_state_file(const AutostopOptions& o) {
   return o.state_file.empty() ? config_dir() + "/autostop.json" : o.state_file;
 }
@@ -378,6 +385,24 @@ AutostopDecision check_once(const AutostopOptions& o, bool record_state) {
   if (d.act_due) {
     if (o.dry_run) {
       append_log(log, iso(now) + " dry-run: would run '" + action_cmd + "'");
+    } else if (o.action == kCloudStop) {
+      state.acted_at = now;
+      save_state(state_path, state);
+      try {
+        const cloud::CloudStopResult r = cloud::cloud_stop_this_instance(false);
+        const std::string line = "stopped " + r.instance_id + " in " + r.region + " (" +
+                                 (r.previous_state.empty() ? "?" : r.previous_state) + " -> " +
+                                 (r.current_state.empty() ? "?" : r.current_state) + ") with " +
+                                 r.credentials_source;
+        d.notes.push_back(line);
+        append_log(log, iso(now) + " cloud-stop: " + line);
+      } catch (const Error& e) {
+        // Not done: the next check tries again.
+        state.acted_at = before.acted_at;
+        save_state(state_path, state);
+        append_log(log, iso(now) + " " + e.what());
+        throw;
+      }
     } else {
       state.acted_at = now;
       save_state(state_path, state);  // before a shutdown can cut us off

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "d2l/cloud/imds.h"
 #include "d2l/core/atomic_file.h"
 #include "d2l/core/device.h"
 #include "d2l/core/error.h"
@@ -423,7 +424,21 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   meta.augment = p.augment.to_string();
   RunResult r;
   r.out = p.out;
-  r.history = trainer.fit(train_iter, test_iter, meta);
+  {
+    // On an EC2 spot instance, AWS's two-minute interruption notice stops the run as Ctrl-C
+    // does: the checkpoint is written after the current batch (one watcher a machine).
+    auto notice = std::make_shared<std::string>();
+    std::unique_ptr<cloud::SpotWatcher> spot;
+    if (o.spot_watch && (!o.distributed || o.distributed->local_rank == 0))
+      spot = std::make_unique<cloud::SpotWatcher>([notice](const cloud::SpotNotice& n) {
+        *notice = cloud::describe(n);
+        std::fprintf(stderr, "\nd2l: %s: writing the checkpoint\n", notice->c_str());
+        Trainer::request_stop();
+      });
+    r.history = trainer.fit(train_iter, test_iter, meta);
+    spot.reset();  // joins the thread: `notice` is settled
+    r.stopped_by = *notice;
+  }
   // A resumed run keeps the settings it was asked to go on with.
   r.history.epochs = p.epochs;
   // Rank 0's timings: the allreduce's share of a step (a resumed run's are this run's alone).

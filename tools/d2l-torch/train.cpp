@@ -18,7 +18,7 @@ namespace {
 struct TrainCli {
   d2l::RunOptions run;
   bool list = false, json = false, no_download = false, quiet = false, no_chart = false;
-  bool dry_run = false, no_divergence_stop = false;
+  bool dry_run = false, no_divergence_stop = false, no_spot_watch = false;
   // Values as parsed; an option's count() tells whether it was given.
   std::int64_t epochs = 0, batch_size = 0, resize = 0, threads = 0, max_steps = 0;
   double lr = 0, grad_clip = 0, momentum = 0, weight_decay = 0, gamma = 0;
@@ -131,6 +131,7 @@ int run_train(TrainCli& c) {
   if (c.nesterov) o.nesterov = true;
   o.download = !c.no_download;
   o.stop_on_divergence = !c.no_divergence_stop;
+  o.spot_watch = !c.no_spot_watch;
   o.verbose = !c.json;
   o.progress = !c.json && !c.quiet;
   o.terminal_chart = !c.no_chart && !c.json && !c.quiet;
@@ -215,9 +216,15 @@ int run_train(TrainCli& c) {
   if (c.json) std::fputs(r.history.to_json().c_str(), stdout);
   switch (r.status) {
     case d2l::RunStatus::Interrupted:
-      std::fprintf(stderr,
-                   "d2l: interrupted; checkpoint saved: continue with d2l train --resume %s\n",
-                   r.out.c_str());
+      if (!r.stopped_by.empty())
+        std::fprintf(stderr,
+                     "d2l: %s; checkpoint saved: continue with d2l train --resume %s (here once "
+                     "the instance runs again, or on another machine with the folder)\n",
+                     r.stopped_by.c_str(), r.out.c_str());
+      else
+        std::fprintf(stderr,
+                     "d2l: interrupted; checkpoint saved: continue with d2l train --resume %s\n",
+                     r.out.c_str());
       return 130;
     case d2l::RunStatus::Diverged:
       std::fprintf(stderr,
@@ -301,6 +308,9 @@ d2l::cli::Registrar reg{
       cmd.add_flag("--no-fit-check", c->no_fit_check,
                    "On a GPU, start even when d2l fit predicts the batch will not fit in the "
                    "free memory (by default: one line with the largest batch that fits, exit 2)");
+      cmd.add_flag("--no-spot-watch", c->no_spot_watch,
+                   "On an EC2 spot instance, do not watch for AWS's interruption notice (by "
+                   "default it stops the run with a checkpoint, as Ctrl-C does)");
       cmd.add_flag("--dry-run", c->dry_run,
                    "Print the settings the run would use (JSON) and exit; trains nothing");
       c->nproc_opt = cmd.add_option(
@@ -325,7 +335,8 @@ d2l::cli::Registrar reg{
           d2l::data::search_order_help() + "\n\n" +
           "Exit codes: 0 done, 1 failure (training diverged or CUDA ran out of memory: the last "
           "sound checkpoint is kept), 2 bad input (or, on a GPU, a batch d2l fit predicts will "
-          "not fit), 130 interrupted (checkpoint saved). Under torchrun, mpirun or srun "
+          "not fit), 130 interrupted (Ctrl-C, SIGTERM, or a spot interruption notice: checkpoint "
+          "saved). Under torchrun, mpirun or srun "
           "(RANK/WORLD_SIZE, OMPI_COMM_WORLD_*, SLURM_* with MASTER_ADDR and MASTER_PORT set) it "
           "joins their data-parallel run; --nproc N starts N such workers itself.");
       return [c]() { return run_train(*c); };

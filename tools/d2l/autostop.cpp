@@ -100,7 +100,9 @@ d2l::cli::Registrar reg{
           "decision is appended with its reasons to $D2L_CONFIG_DIR/autostop.log.\n"
           "Exit codes: 0 a decision was made (whatever it is), 1 failure, 2 bad input or a "
           "corrupt\n"
-          "state file. See docs/ops.md for the cron line and systemd units.");
+          "state file; with --action cloud-stop, 1 also when this machine cannot stop itself\n"
+          "(not on EC2, no credentials, no ec2:StopInstances). See docs/ops.md for the cron line\n"
+          "and systemd units, docs/cloud.md for cloud-stop.");
       auto add = [&](CLI::App* s) {
         const auto duration =
             d2l::cli::parsed_by([](const std::string& t) { parse_duration(t); }, "DURATION");
@@ -109,10 +111,14 @@ d2l::cli::Registrar reg{
         s->add_option("--grace", o->grace, "Warn logged-in users this long before (default 5m)")
             ->check(duration);
         s->add_option("--action", o->a.action,
-                      "shutdown (default) or a shell command, e.g. \"aws ec2 stop-instances ...\"");
+                      "shutdown (default); cloud-stop: stop this EC2 instance through the API "
+                      "(IMDSv2, the instance's role; for instances whose shutdown behaviour is "
+                      "terminate); or a shell command");
         s->add_option("--warn-command", o->a.warn_command,
                       "Command that gets the warning on stdin (default wall)");
-        s->add_flag("--dry-run", o->a.dry_run, "Decide and log, run nothing");
+        s->add_flag("--dry-run", o->a.dry_run,
+                    "Decide and log, run nothing (cloud-stop: check the permission with AWS's "
+                    "dry run)");
         s->add_option("--signals", o->signals, "Signals to use (default jupyter,ssh,train,gpu,cpu)")
             ->check(d2l::cli::non_empty());
         s->add_option("--max-load", o->a.max_load,
@@ -155,6 +161,12 @@ d2l::cli::Registrar reg{
       add(status);
       return [=]() -> int {
         const AutostopOptions a = resolve(*o);
+        // cloud-stop: a watchdog that could not act says so now, not hours later.
+        if (a.action == kCloudStop && !status->parsed() && (a.dry_run || run->parsed())) {
+          const std::string line = check_cloud_stop();
+          std::fprintf(o->json ? stderr : stdout, "%s\n", line.c_str());
+          std::fflush(stdout);
+        }
         if (status->parsed()) {
           print(check_once(a, false), o->json, true);
           return 0;

@@ -22,6 +22,7 @@
 #include "cloud_common.h"
 #include "d2l/cloud/aws.h"
 #include "d2l/cloud/ec2.h"
+#include "d2l/cloud/iam.h"
 #include "d2l/cloud/launch.h"
 #include "d2l/cloud/sagemaker.h"
 #include "d2l/cloud/self_stop.h"
@@ -322,6 +323,48 @@ void print_notebook(const NotebookInstance& n,
   std::cout << "\n";
 }
 
+// --- the notebook's IAM role (d2l/cloud/iam.h) ---
+// The role to run as without --role: ours, found by name; nullopt when it is still to be made.
+std::optional<IamRole> find_notebook_role(AwsClient& client) {
+  auto role = get_role(client, kNotebookRoleName);
+  if (role && !role->trusts("sagemaker.amazonaws.com"))
+    throw d2l::Error(std::string("cloud: IAM role ") + kNotebookRoleName +
+                     " exists but does not trust sagemaker.amazonaws.com, so SageMaker cannot "
+                     "run a notebook as it: pass --role ARN of a role that does");
+  return role;
+}
+
+// After a notebook instance is deleted: offers to delete our role once none in this region (nor
+// where the role was last used) runs as it, as terminate does for the key pair.
+void offer_role_cleanup(const Opts& o, AwsClient& client, const NotebookInstance& gone) {
+  if (gone.role_arn.empty() || role_name_of(gone.role_arn) != kNotebookRoleName) return;
+  const auto role = get_role(client, kNotebookRoleName);
+  if (!role || !role->managed() || role->arn != gone.role_arn) return;
+  std::vector<std::string> users = notebooks_using_role(client, role->arn, gone.name);
+  std::string where = client.region();
+  if (users.empty() && !role->last_used_region.empty() &&
+      role->last_used_region != client.region()) {
+    check_region(role->last_used_region);
+    AwsClient there(resolve_credentials(settings_of(o)), role->last_used_region);
+    users = notebooks_using_role(there, role->arn);
+    where += " and " + role->last_used_region;
+  }
+  if (!users.empty()) {
+    std::cout << "IAM role " << kNotebookRoleName << " is kept: notebook instance " << users[0]
+              << (users.size() > 1 ? " and others use it" : " uses it") << ".\n";
+    return;
+  }
+  std::cout << "No notebook instance in " << where << " uses IAM role " << kNotebookRoleName
+            << " now (d2l made it; it may still serve notebooks in other regions).\n";
+  if (!o.cleanup && (o.yes || !confirm("Delete it too?"))) {
+    std::cout << "Kept it (--cleanup deletes it with the last notebook instance).\n";
+    return;
+  }
+  delete_role(client, kNotebookRoleName);
+  std::cout << "Deleted IAM role " << kNotebookRoleName << ".\n";
+}
+// --- end of the notebook's IAM role ---
+
 int run_notebook_create(const Opts& o) {
   NotebookRequest r;
   r.name = o.target;
@@ -331,17 +374,45 @@ int run_notebook_create(const Opts& o) {
   if (!o.lifecycle.empty()) r.on_start = read_text_file(o.lifecycle, "--lifecycle");
   check_notebook_name(r.name);
   check_notebook_type(r.instance_type);
+  if (!o.role.empty()) check_role_arn(o.role);
   AwsClient client = make_client(o);
   const auto price = price_lookup(client.region())(r.instance_type);
+  bool make_role = false;
+  if (r.role_arn.empty()) {
+    if (const auto role = find_notebook_role(client))
+      r.role_arn = role->arn;
+    else
+      make_role = true;
+  }
   std::cout << "Will create SageMaker notebook instance " << r.name << " (" << r.instance_type
             << ", " << (price ? money(*price) + "/hour" : std::string("price not in the catalogue"))
-            << " while InService) in " << client.region() << " with role " << r.role_arn
+            << " while InService) in " << client.region()
+            << (make_role ? std::string(" with a new IAM role ") + kNotebookRoleName +
+                                " (SageMaker may assume it; AWS managed policy " +
+                                kNotebookRolePolicy + "; tagged " + kManagedTag + ")"
+                          : " with role " + r.role_arn)
             << (o.lifecycle.empty() ? "" : ", on-start script " + o.lifecycle) << ".\n";
   if (!o.yes && !confirm("Create it?")) {
     std::cout << "Nothing created (answer y, or pass --yes).\n";
     return 1;
   }
-  create_notebook(client, r);
+  if (make_role) {
+    const IamRole role = create_notebook_role(client);
+    r.role_arn = role.arn;
+    r.role_wait_s = 60;  // IAM takes a few seconds to show a new role to SageMaker
+    std::cout << "Created IAM role " << kNotebookRoleName << " (" << role.arn
+              << "): SageMaker may assume it, with " << kNotebookRolePolicy
+              << "; `d2l cloud notebook delete` offers to remove it once no notebook uses it.\n";
+  }
+  try {
+    create_notebook(client, r);
+  } catch (const AwsError& e) {
+    // SageMaker checks that the caller may hand the role over (iam:PassRole).
+    if (std::string(e.what()).find("iam:PassRole") == std::string::npos) throw;
+    throw d2l::Error("aws sagemaker CreateNotebookInstance: " + e.code() + ": " +
+                     client.credentials_source() + " lacks the permission iam:PassRole on " +
+                     r.role_arn + ": add it to the identity's policy");
+  }
   std::cout << "Created " << r.name << ": it starts now (Pending, then InService); "
             << "`d2l cloud notebook url " << r.name << "` opens it, `d2l cloud notebook stop "
             << r.name << "` stops the billing.\n";
@@ -379,6 +450,7 @@ int run_notebook(const Opts& o, const std::string& what) {
     }
     change_notebook(client, n.name, NotebookAction::Delete);
     std::cout << n.name << ": " << n.status << " -> Deleting\n";
+    offer_role_cleanup(o, client, n);
     return 0;
   }
   const bool start = what == "start";
@@ -580,7 +652,10 @@ d2l::cli::Registrar reg{
           nb_sub("create", "Create a notebook instance (asks first unless --yes)", true);
       nb_create->add_option("--type", o->nb_type, "Instance type (default ml.t3.medium)")
           ->check(d2l::cli::non_empty());
-      nb_create->add_option("--role", o->role, "IAM role ARN SageMaker assumes for it")->required();
+      nb_create->add_option(
+          "--role", o->role,
+          "IAM role ARN SageMaker assumes for it (default: d2l-sagemaker-notebook, "
+          "made once with AmazonSageMakerFullAccess)");
       nb_create
           ->add_option("--lifecycle", o->lifecycle, "On-start script (shell), run at each start")
           ->check(d2l::cli::non_empty());
@@ -594,7 +669,10 @@ d2l::cli::Registrar reg{
       auto* nb_url = nb_sub("url", "A presigned URL that opens its Jupyter", true);
       auto* nb_delete =
           nb_sub("delete", "Delete a stopped notebook instance (asks unless --yes)", true);
-      nb_delete->add_flag("--yes", o->yes, "Do not ask");
+      nb_delete->add_flag("--yes", o->yes,
+                          "Do not ask (and keep the IAM role d2l made for notebooks)");
+      nb_delete->add_flag("--cleanup", o->cleanup,
+                          "Also delete the IAM role d2l made when no notebook instance uses it");
       auto* list = cmd.add_subcommand(
           "list", "Instances of ours (tagged d2l:managed): type, state, uptime, price, cost");
       common(list, o);

@@ -68,22 +68,25 @@ std::string resolve_region(const AwsSettings& settings = {});
 void check_region(const std::string& region);
 
 /// The AWS services d2l calls.
-enum class Service { Ec2, Ssm, SageMaker, Sts, Budgets, CostExplorer, Pricing };
+enum class Service { Ec2, Ssm, SageMaker, Sts, Budgets, CostExplorer, Pricing, Iam };
 
 /// The service's name as in a signature scope: `ec2`, `ssm`, `sagemaker`, `sts`, `budgets`,
-/// `ce`, `pricing`.
+/// `ce`, `pricing`, `iam`.
 std::string service_name(Service service);
 
 /// The region a request to `service` is signed for: `region`, except for the global Budgets
 /// and Cost Explorer and the Price List API (whose endpoint for every region's prices is
-/// us-east-1's), signed for us-east-1.
+/// us-east-1's), signed for us-east-1, and the global IAM, signed for its partition's region
+/// (us-east-1; cn-north-1 in China, us-gov-west-1 in GovCloud).
 std::string signing_region(Service service, const std::string& region);
 
 /// The endpoint URL for `service` in `region`: `$AWS_ENDPOINT_URL_EC2` (`_SSM`, `_SAGEMAKER`,
 /// `_STS`, `_BUDGETS`, `_COST_EXPLORER`, `_PRICING`), else `$AWS_ENDPOINT_URL`, else AWS's:
 /// `https://ec2.REGION.amazonaws.com` (SSM: `ssm.`, SageMaker: `api.sagemaker.`, STS: `sts.`;
 /// `.amazonaws.com.cn` in China's regions), `https://budgets.amazonaws.com`,
-/// `https://ce.us-east-1.amazonaws.com`, `https://api.pricing.us-east-1.amazonaws.com`.
+/// `https://ce.us-east-1.amazonaws.com`, `https://api.pricing.us-east-1.amazonaws.com`; IAM
+/// (`$AWS_ENDPOINT_URL_IAM`): `https://iam.amazonaws.com`
+/// (`https://iam.cn-north-1.amazonaws.com.cn`, `https://iam.us-gov.amazonaws.com`).
 std::string endpoint_url(Service service, const std::string& region);
 
 /// One error reply of an AWS API (or a transport failure after the retries). what() is one
@@ -123,9 +126,9 @@ class AwsClient {
   /// Reads `$AWS_MAX_ATTEMPTS` into the policy when set (1 to 20; else d2l::bad_input).
   AwsClient(Credentials credentials, std::string region, RetryPolicy retry = {});
 
-  /// A Query-API call (EC2, STS): a form-encoded POST of `Action`, `Version` (EC2: 2016-11-15,
-  /// STS: 2011-06-15) and `params` to the service's endpoint. Returns the reply's root element.
-  /// Throws AwsError.
+  /// A Query-API call (EC2, STS, IAM): a form-encoded POST of `Action`, `Version` (EC2:
+  /// 2016-11-15, STS: 2011-06-15, IAM: 2010-05-08) and `params` to the service's endpoint. Returns
+  /// the reply's root element. Throws AwsError.
   XmlNode query(Service service, const std::string& action,
                 const std::vector<std::pair<std::string, std::string>>& params);
 

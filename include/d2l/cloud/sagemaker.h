@@ -20,6 +20,7 @@ struct NotebookInstance {
   std::string failure_reason;    ///< why it failed, "" otherwise
   std::string lifecycle_config;  ///< the lifecycle configuration's name, "" when none
   std::optional<int> volume_gb;  ///< its ML storage volume, GiB
+  std::string role_arn;          ///< the IAM role it runs as (DescribeNotebookInstance only)
 };
 
 /// Throws d2l::bad_input unless `name` is a notebook instance name (letters, digits and
@@ -38,6 +39,10 @@ struct NotebookRequest {
   /// An on-start script (shell text, run at every start); "" = none. Stored as the lifecycle
   /// configuration `NAME-on-start`; at most 16384 characters once base64-encoded.
   std::string on_start;
+  /// A role made a moment ago: while SageMaker answers that it cannot assume it
+  /// (ValidationException; IAM is eventually consistent), CreateNotebookInstance is tried again,
+  /// after 1, 2, 4, ... seconds, for up to this long. 0: not at all.
+  double role_wait_s = 0;
 };
 
 /// Creates the notebook instance (and its lifecycle configuration), tagged `d2l:managed`.
@@ -56,6 +61,12 @@ enum class NotebookAction { Start, Stop, Delete };
 
 /// Starts, stops or deletes it. Throws AwsError.
 void change_notebook(AwsClient& client, const std::string& name, NotebookAction action);
+
+/// The names of the notebook instances in the client's region that run as `role_arn`
+/// (ListNotebookInstances, then DescribeNotebookInstance of each), leaving out `except` and any
+/// being deleted. Throws AwsError.
+std::vector<std::string> notebooks_using_role(AwsClient& client, const std::string& role_arn,
+                                              const std::string& except = "");
 
 /// A presigned URL that opens its Jupyter (CreatePresignedNotebookInstanceUrl), valid for
 /// `session_s` seconds of session. It carries a token: show it only to the user who asked.

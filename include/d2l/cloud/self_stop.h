@@ -4,8 +4,12 @@
 /// installs a small idle check (a shell script run every 5 minutes by a systemd timer) that
 /// judges idleness from the same signals as `d2l autostop`, with the tools the Deep Learning AMI
 /// has, and runs `shutdown -h now` after the idle time; the instance's shutdown behaviour (stop,
-/// or terminate) decides what that shutdown does.
+/// or terminate) decides what that shutdown does. And the other way, for an instance whose
+/// shutdown behaviour is terminate: stopping this instance through the EC2 API
+/// (cloud_stop_this_instance(), `d2l autostop --action cloud-stop`).
 #include <string>
+
+#include "d2l/cloud/aws.h"
 
 namespace d2l::cloud {
 
@@ -23,5 +27,24 @@ std::string idle_check_script(double idle_s);
 /// every 5 minutes, and starts the timer. Throws d2l::bad_input when `idle_s` is under 10
 /// minutes (the timer's resolution and a user's first login need that much) or over 30 days.
 std::string self_stop_user_data(double idle_s);
+
+/// What cloud_stop_this_instance() stopped (or, in a dry run, would stop).
+struct CloudStopResult {
+  std::string instance_id;         ///< this instance (IMDSv2 meta-data/instance-id)
+  std::string region;              ///< its region (meta-data/placement/region)
+  std::string credentials_source;  ///< e.g. `instance role d2l-stop (IMDSv2)`
+  std::string previous_state;      ///< EC2's state before the call ("" in a dry run)
+  std::string current_state;       ///< right after it (`stopping`; "" in a dry run)
+};
+
+/// Stops this EC2 instance through the EC2 API, for instances whose shutdown behaviour is
+/// terminate (where `shutdown -h` would destroy them): its id and region from the instance
+/// metadata service (IMDSv2, each request `settings.imds_timeout_s` at most), credentials in the
+/// standard order (resolve_credentials(): the instance's role when nothing else is set), then
+/// EC2 StopInstances. With `dry_run`, StopInstances with `DryRun=true`: AWS checks the permission
+/// and stops nothing. `settings.region` is ignored (the instance's own region is used). Throws
+/// d2l::Error, one line each: not on EC2 (no metadata service answered in time), no credentials,
+/// the permission missing (UnauthorizedOperation: what the role needs), or AWS's error.
+CloudStopResult cloud_stop_this_instance(bool dry_run, const AwsSettings& settings = {});
 
 }  // namespace d2l::cloud

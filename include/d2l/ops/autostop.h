@@ -12,6 +12,11 @@
 
 namespace d2l::ops {
 
+/// The action that stops this EC2 instance through the EC2 API (d2l::cloud::
+/// cloud_stop_this_instance(): IMDSv2, credentials in the standard order, StopInstances), for
+/// instances whose shutdown behaviour is terminate.
+inline constexpr const char* kCloudStop = "cloud-stop";
+
 /// One observed signal: something that makes (or made) the machine count as in use.
 struct ActivitySignal {
   std::string kind;        ///< kernel, terminal, jupyter, ssh, train, gpu, cpu
@@ -23,9 +28,11 @@ struct ActivitySignal {
 
 /// Which signals to look at and how to act.
 struct AutostopOptions {
-  double idle_s = 2 * 3600;           ///< idle time before the action (the seed's 2 h)
-  double grace_s = 5 * 60;            ///< warn this long before the action
-  std::string action = "shutdown";    ///< `shutdown`, or a shell command
+  double idle_s = 2 * 3600;  ///< idle time before the action (the seed's 2 h)
+  double grace_s = 5 * 60;   ///< warn this long before the action
+  /// `shutdown`, `cloud-stop` (kCloudStop: stop this EC2 instance through the API), or a shell
+  /// command.
+  std::string action = "shutdown";
   std::string warn_command = "wall";  ///< gets the warning on stdin
   bool dry_run = false;               ///< decide and log, run nothing
   std::optional<double> max_load;     ///< 1-min load average above which the CPU counts as busy
@@ -102,6 +109,13 @@ std::string current_boot_id();
 /// One check: observe, decide, warn or act (unless dry-run), save the state, append the decision
 /// with its reasons to the log. `record_state` false (for `status`) changes nothing on disk.
 AutostopDecision check_once(const AutostopOptions& opts, bool record_state = true);
+
+/// For `--action cloud-stop`: checks now that this machine can stop itself (this instance found
+/// through IMDSv2, credentials, and StopInstances with DryRun=true, which AWS answers without
+/// stopping anything). Returns one line saying what would be stopped with which credentials.
+/// Throws d2l::Error (one line) when it could not: not on EC2, no credentials, the permission
+/// missing.
+std::string check_cloud_stop();
 
 /// Paths with defaults filled in.
 std::string autostop_state_file(const AutostopOptions& opts);

@@ -41,9 +41,12 @@ struct RunOptions {
   bool download = true;            ///< download a missing data set
   bool prefetch = false;           ///< build the next batch on a background thread
   bool stop_on_divergence = true;  ///< see TrainerOptions::stop_on_divergence
-  bool verbose = true;             ///< the book's lines on stdout
-  bool progress = true;            ///< a progress bar on a terminal
-  bool terminal_chart = true;      ///< the live chart on a terminal
+  /// Watch for an EC2 spot interruption notice (d2l::cloud::SpotWatcher: only where the machine
+  /// is an EC2 spot instance; elsewhere nothing is sent) and stop as on Ctrl-C when one comes.
+  bool spot_watch = true;
+  bool verbose = true;         ///< the book's lines on stdout
+  bool progress = true;        ///< a progress bar on a terminal
+  bool terminal_chart = true;  ///< the live chart on a terminal
   /// This process's place in a data-parallel run (distributed_from_env(); `d2l train --nproc`
   /// starts such workers); nullopt or a world of 1: it trains alone. Every rank trains on its
   /// part of every batch (--batch-size stays the global batch); only rank 0 prints and writes.
@@ -85,6 +88,9 @@ struct RunResult {
   std::string out;                   ///< the run folder
   std::vector<std::string> written;  ///< files written in it (names)
   std::optional<Divergence> divergence;
+  /// Why an interrupted run stopped when it was not a signal: the spot interruption notice
+  /// (`spot instance will be stopped at T`); "" otherwise.
+  std::string stopped_by;
 };
 
 /// Runs `plan` (from plan_run) with the output options of `o`: trains, writing the run folder as

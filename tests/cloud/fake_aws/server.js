@@ -19,6 +19,10 @@ const crypto = require('crypto');
 const { SignatureV4 } = require('@smithy/signature-v4');
 const { Sha256 } = require('@aws-crypto/sha256-js');
 const prices = require('./prices');  // GetProducts and DescribeSpotPriceHistory
+// --- instance metadata and IAM: their own modules (imds.js, iam.js) ---
+const imdsMore = require('./imds');
+const iam = require('./iam');
+// --- end instance metadata and IAM ---
 
 const empty = () => ({ keys: {}, instances: [], parameters: {}, imds: null, faults: [], keyPairs: {},
                        securityGroups: [], instanceTypes: ['t3.medium', 'g4dn.xlarge', 'g6.xlarge'],
@@ -453,6 +457,7 @@ function takeFault(action) {
 }
 
 function imds(req, res) {
+  if (imdsMore.before(req, res, state)) return;  // instance metadata (imds.js)
   const tokenOk = req.headers['x-aws-ec2-metadata-token'] === 'fake-imds-token';
   if (req.method === 'PUT' && req.url === '/latest/api/token') {
     if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds']) { res.writeHead(400); return res.end(); }
@@ -462,6 +467,7 @@ function imds(req, res) {
   if (!tokenOk) { res.writeHead(401); return res.end(); }  // IMDSv2 only
   const base = '/latest/meta-data/iam/security-credentials/';
   if (!state.imds) { res.writeHead(404); return res.end(); }
+  if (imdsMore.meta(req, res, state)) return;  // instance metadata (imds.js)
   if (req.url === base) { res.writeHead(200); return res.end(state.imds.role); }
   if (req.url === base + state.imds.role) {
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -487,6 +493,7 @@ async function handle(req, res, body) {
                                                     instances: state.instances, keyPairs: state.keyPairs,
                                                     securityGroups: state.securityGroups, launches: state.launches }, stats)));
     }
+    if (imdsMore.fakeRoute(req, res, body, state) || iam.fakeRoute(req, res, state)) return;  // imds.js, iam.js
     res.writeHead(404);
     return res.end();
   }
@@ -499,8 +506,8 @@ async function handle(req, res, body) {
                      'AWSInsightsIndexService.': 'ce', 'AWSPriceListService.': 'pricing' };
   const scoped = (parseAuthorization(req.headers.authorization) || {}).service;
   const service = json ? (Object.entries(prefixes).find(([p]) => target.startsWith(p)) || [null, '?'])[1]
-                       : (scoped === 'sts' ? 'sts' : 'ec2');
-  const fail = json ? jsonError : ec2Error;
+                       : (scoped === 'sts' || scoped === 'iam' ? scoped : 'ec2');  // iam: iam.js
+  const fail = json ? jsonError : service === 'iam' ? iam.iamError : ec2Error;
   if (['budgets', 'ce', 'pricing'].includes(service) && scoped && !req.headers.authorization.includes('/us-east-1/'))
     return fail(res, 400, 'InvalidSignatureException', 'Credential should be scoped to a valid region: us-east-1');
   stats.attempts[action] = (stats.attempts[action] || 0) + 1;
@@ -534,6 +541,7 @@ async function handle2(req, res, body, json, action, service) {
     if (action !== 'GetProducts') return jsonError(res, 400, 'UnknownOperationException', '');
     return prices.getProducts(state, JSON.parse(body || '{}'), (o) => jsonOk(res, o), (...e) => jsonError(res, ...e));
   }
+  if (service === 'iam') return iam.handle(req, action, new URLSearchParams(body), state, res);  // iam.js
   if (json) {
     if (action === 'GetParameter') {
       const name = JSON.parse(body || '{}').Name;
@@ -543,6 +551,8 @@ async function handle2(req, res, body, json, action, service) {
     }
     if (sagemakerActions[action]) {
       settleNotebooks();
+      const roleFault = action === 'CreateNotebookInstance' && iam.notebookRoleFault(JSON.parse(body || '{}'), state);  // iam.js
+      if (roleFault) return jsonError(res, 400, ...roleFault);
       return sagemakerActions[action](JSON.parse(body || '{}'), res);
     }
     return jsonError(res, 400, 'UnknownOperationException', '');
@@ -550,6 +560,9 @@ async function handle2(req, res, body, json, action, service) {
   const form = new URLSearchParams(body);
   if (form.get('Version') !== '2016-11-15') return ec2Error(res, 400, 'InvalidParameterValue', 'Version must be 2016-11-15');
   settle();
+  // DryRun=true: the permission was checked (faults above play a refusal); nothing changes.
+  if (form.get('DryRun') === 'true')
+    return ec2Error(res, 412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
   if (action === 'DescribeInstances') return describeInstances(form, res);
   if (transitions[action]) return changeInstances(action, form, res);
   if (launchActions[action]) return launchActions[action](form, res);
