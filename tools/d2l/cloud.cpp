@@ -345,7 +345,7 @@ void offer_role_cleanup(const Opts& o, AwsClient& client, const NotebookInstance
   if (users.empty() && !role->last_used_region.empty() &&
       role->last_used_region != client.region()) {
     check_region(role->last_used_region);
-    AwsClient there(resolve_credentials(settings_of(o)), role->last_used_region);
+    AwsClient there = d2l::cli::make_aws_client(role->last_used_region, o.profile);
     users = notebooks_using_role(there, role->arn);
     where += " and " + role->last_used_region;
   }
