@@ -76,7 +76,22 @@ def net_of(name):
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     if name == "softmax":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    # The chapter-8 networks, from the same file as the step benchmark.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import book_nets  # noqa: E402
+    if name in book_nets.NETS:
+        return book_nets.NETS[name][0]()
     raise SystemExit(f"unknown model {name}")
+
+
+def book_resize(name):
+    """The book's input size for a chapter-8 network (None: the data set's 28)."""
+    if name in ("lenet", "mlp", "softmax"):
+        return None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import book_nets  # noqa: E402
+    size = book_nets.NETS[name][1] if name in book_nets.NETS else 28
+    return None if size == 28 else size
 
 
 class Timer:
@@ -112,7 +127,7 @@ def evaluate_accuracy_gpu(net, data_iter, device):
     return correct / total
 
 
-def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, first_batch):
+def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, first_batch, max_batches=0):
     """The book's train_ch6, without the Animator (which costs 0.55-0.7 s an epoch)."""
     def init_weights(m):
         if type(m) == nn.Linear or type(m) == nn.Conv2d:
@@ -127,6 +142,8 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device, first_batch):
         metric = [0.0, 0.0, 0]
         net.train()
         for i, (X, y) in enumerate(train_iter):
+            if max_batches and i >= max_batches:
+                break
             if first_batch[0] is None:
                 first_batch[0] = time.time() - T0
             timer.start()
@@ -164,7 +181,11 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", default=os.environ.get("D2L_DATA_DIR", "/usr/share/datasets/fashion-mnist"))
     p.add_argument("--loader-only", action="store_true")
+    p.add_argument("--max-batches", type=int, default=0,
+                   help="train on at most this many batches an epoch (speed runs; 0: all)")
     a = p.parse_args()
+    if a.resize is None:
+        a.resize = book_resize(a.model)
     if a.threads:
         torch.set_num_threads(a.threads)
     root = prepare_root(a.data_dir)
@@ -182,9 +203,9 @@ def main():
         out.update({"bench": "loader", "resize": a.resize or 28, "images": n, "seconds": dt,
                     "images_per_sec": n / dt})
     else:
-        lr = a.lr or {"lenet": 0.9, "mlp": 0.1, "softmax": 0.1}[a.model]
+        lr = a.lr or {"lenet": 0.9, "mlp": 0.1, "softmax": 0.1}.get(a.model, 0.01)
         res = train_ch6(net_of(a.model), train_iter, test_iter, a.epochs, lr, torch.device(a.device),
-                        first_batch)
+                        first_batch, a.max_batches)
         out.update({"bench": "train", "model": a.model, "epochs": a.epochs, **res})
     out["first_batch_seconds"] = first_batch[0]
     print(json.dumps(out))

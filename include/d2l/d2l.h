@@ -34,6 +34,7 @@
 #include "d2l/train/evaluate.h"
 #include "d2l/train/precision.h"
 #include "d2l/train/run.h"
+#include "d2l/train/step.h"
 #include "d2l/train/train.h"
 #include "d2l/train/trainer.h"
 #include "d2l/train/visualize.h"

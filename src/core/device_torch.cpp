@@ -44,4 +44,10 @@ c10::Device parse_device(const std::string& name) {
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i));
 }
 
+at::Tensor to_device_async(const at::Tensor& t, c10::Device device) {
+  if (t.device() == device) return t;
+  if (t.is_cpu() && device.is_cuda()) return t.pin_memory().to(device, /*non_blocking=*/true);
+  return t.to(device);
+}
+
 }  // namespace d2l

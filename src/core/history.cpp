@@ -54,6 +54,7 @@ std::string History::to_json() const {
   j["step_epochs"] = step_epochs;
   j["gamma"] = gamma;
   j["augment"] = augment;
+  j["precision"] = precision;
   if (!divergence.empty()) j["divergence"] = divergence;
   j["history"] = nlohmann::json::array();
   for (const auto& e : per_epoch)
@@ -118,6 +119,7 @@ History History::from_json(const std::string& text, const std::string& name) {
     h.step_epochs = value_or(j, "step_epochs", std::int64_t{1});
     h.gamma = value_or(j, "gamma", 0.1);
     h.augment = value_or(j, "augment", std::string("none"));
+    h.precision = value_or(j, "precision", std::string("fp32"));
     h.divergence = value_or(j, "divergence", std::string());
     h.examples_seen = value_or(j, "examples_seen", std::int64_t{0});
     h.first_batch_seconds = value_or(j, "first_batch_seconds", 0.0);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "d2l/core/device.h"
 #include "d2l/core/error.h"
 #include "d2l/data/augment.h"
 #include "d2l/data/loader.h"
@@ -28,7 +29,7 @@ at::Tensor uniform(at::IntArrayRef shape, at::Generator& gen) {
 
 // A per-image factor [B] as [B, 1, 1, 1] on X's device and dtype.
 at::Tensor per_image(const at::Tensor& factor, const at::Tensor& X) {
-  return factor.to(X.device(), X.scalar_type()).view({-1, 1, 1, 1});
+  return to_device_async(factor.to(X.scalar_type()), X.device()).view({-1, 1, 1, 1});
 }
 
 void check_batch(const at::Tensor& X, const char* what) {
@@ -182,7 +183,7 @@ std::uint64_t batch_seed(std::uint64_t seed, std::int64_t epoch, std::int64_t ba
 
 at::Tensor random_horizontal_flip(const at::Tensor& X, double p, at::Generator& gen) {
   check_batch(X, "random_horizontal_flip");
-  const auto flip = (uniform({X.size(0)}, gen) < p).to(X.device()).view({-1, 1, 1, 1});
+  const auto flip = to_device_async(uniform({X.size(0)}, gen) < p, X.device()).view({-1, 1, 1, 1});
   return torch::where(flip, X.flip({3}), X);
 }
 
@@ -243,9 +244,8 @@ at::Tensor random_resized_crop(const at::Tensor& X, std::int64_t size, std::arra
       for (std::int64_t k = 0; k < w; ++k) mwa[b][left + k][r] = ca[r][k];
     }
   }
-  const auto opts = X.options();
-  mh = mh.to(opts).unsqueeze(1);    // [B, 1, R, H]
-  mwt = mwt.to(opts).unsqueeze(1);  // [B, 1, W, R]
+  mh = to_device_async(mh.to(X.scalar_type()), X.device()).unsqueeze(1);    // [B, 1, R, H]
+  mwt = to_device_async(mwt.to(X.scalar_type()), X.device()).unsqueeze(1);  // [B, 1, W, R]
   return torch::matmul(mh, torch::matmul(X, mwt));
 }
 
@@ -331,7 +331,7 @@ at::Tensor color_jitter(const at::Tensor& X, const ColorJitter& j, at::Generator
       const auto who = (op == k).nonzero().flatten();  // CPU indices
       if (who.numel() == 0) continue;
       const auto f = factor[static_cast<std::size_t>(k)]->index_select(0, who);
-      const auto rows = who.to(out.device());
+      const auto rows = to_device_async(who, out.device());
       const auto sub = out.index_select(0, rows);
       at::Tensor done;
       switch (k) {
@@ -364,7 +364,7 @@ at::Tensor normalize(const at::Tensor& X, const std::vector<double>& mean,
                       " values for " + std::to_string(C) + " channels");
     std::vector<float> out(C);
     for (std::size_t c = 0; c < C; ++c) out[c] = static_cast<float>(v.size() == 1 ? v[0] : v[c]);
-    return torch::tensor(out).to(X.options()).view({1, -1, 1, 1});
+    return to_device_async(torch::tensor(out).to(X.scalar_type()), X.device()).view({1, -1, 1, 1});
   };
   for (double s : std)
     if (!(s > 0) || !std::isfinite(s)) throw bad_input("normalize: every std must be > 0");

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <random>
 
+#include "d2l/core/device.h"
 #include "d2l/core/error.h"
 #include "d2l/data/loader.h"
 
@@ -131,8 +132,7 @@ std::int64_t DataLoader::size() const {
   return opts_.drop_last ? n_ / b : (n_ + b - 1) / b;
 }
 
-Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b,
-                             std::int64_t epoch) const {
+std::pair<std::int64_t, std::int64_t> DataLoader::span(std::int64_t b) const {
   std::int64_t start = b * opts_.batch_size;
   std::int64_t len = std::min(opts_.batch_size, n_ - start);
   if (opts_.shard_count > 1) {  // this process's part of the global batch
@@ -140,6 +140,12 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     start += r * (len / k) + std::min(r, len % k);
     len = len / k + (r < len % k ? 1 : 0);
   }
+  return {start, len};
+}
+
+Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_t b,
+                             std::int64_t epoch) const {
+  const auto [start, len] = span(b);
   at::Tensor x, y;
   if (images_.is_cpu()) {
     // The CPU path: one fused pass from the uint8 data set to the float batch.
@@ -169,13 +175,21 @@ Batch DataLoader::make_batch(const std::vector<std::int64_t>& order, std::int64_
     return {augmented(x, opts_, epoch, b), yi};
   }
   // On a GPU: gather there, and resize as two matrix products (fast on a GPU).
-  if (order.empty()) {
+  at::Tensor order_on_device;
+  if (!order.empty())
+    order_on_device = to_device_async(
+        torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong),
+        images_.device());
+  return device_batch(order_on_device, start, len, epoch, b);
+}
+
+Batch DataLoader::device_batch(const at::Tensor& idx, std::int64_t start, std::int64_t len,
+                               std::int64_t epoch, std::int64_t b) const {
+  at::Tensor x, y;
+  if (!idx.defined()) {
     x = images_.narrow(0, start, len);
     y = labels_.narrow(0, start, len);
   } else {
-    auto idx =
-        torch::from_blob(const_cast<std::int64_t*>(order.data() + start), {len}, torch::kLong)
-            .to(images_.device());
     x = images_.index_select(0, idx);
     y = labels_.index_select(0, idx);
   }
@@ -213,6 +227,10 @@ DataLoader::Iterator::Iterator(const DataLoader* loader,
                                std::shared_ptr<std::vector<std::int64_t>> order, std::int64_t index,
                                std::int64_t epoch)
     : loader_(loader), order_(std::move(order)), index_(index), epoch_(epoch) {
+  if (loader_ && !loader_->images_.is_cpu() && !order_->empty())
+    order_on_device_ = to_device_async(
+        torch::from_blob(order_->data(), {static_cast<std::int64_t>(order_->size())}, torch::kLong),
+        loader_->images_.device());
   load();
 }
 
@@ -224,6 +242,13 @@ void DataLoader::Iterator::load() {
   }
   if (next_) {
     current_ = next_->get();
+  } else if (!loader_->images_.is_cpu()) {
+    // On a GPU the epoch's order goes over once (in epoch_begin), and every batch is a slice
+    // of it: no copy per batch, so nothing waits for the GPU's queue to drain.
+    const auto [start, len] = loader_->span(index_);
+    current_ = loader_->device_batch(
+        order_on_device_.defined() ? order_on_device_.narrow(0, start, len) : at::Tensor(), start,
+        len, epoch_, index_);
   } else {
     current_ = loader_->make_batch(*order_, index_, epoch_);
   }

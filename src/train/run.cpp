@@ -205,6 +205,8 @@ std::string RunPlan::to_json() const {
                    {"step_epochs", schedule.step_epochs},
                    {"gamma", schedule.gamma}};
   j["augment"] = augment.to_string();
+  j["precision"] = to_string(precision);
+  j["cuda_graphs"] = cuda_graphs;
   j["max_steps"] = max_steps ? nlohmann::json(*max_steps) : nlohmann::json(nullptr);
   if (!checkpoint_in.empty()) j["resume_at"] = {{"epoch", resumed.epoch}, {"batch", resumed.batch}};
   return j.dump(2) + "\n";
@@ -303,6 +305,11 @@ RunPlan plan_run(const RunOptions& o) {
     throw bad_input("--resume " + o.resume + ": the run trains with --augment " + prior->augment +
                     ", not " + p.augment.to_string());
   if (p.augment.normalize) data::dataset_mean_std(p.data);  // one known for this data set
+  p.precision = o.precision ? *o.precision
+                : prior     ? parse_precision(prior->precision)
+                            : Precision::FP32;
+  p.cuda_graphs = o.cuda_graphs;
+  if (p.precision != Precision::FP32) check_precision(p.precision, parse_device(p.device));
   if (p.resumed.epoch >= p.epochs && p.resumed.batch == 0 && !p.checkpoint_in.empty())
     throw bad_input("--resume " + o.resume + ": already trained " +
                     std::to_string(p.resumed.epoch) + " epochs; pass --epochs N with N > " +
@@ -351,6 +358,10 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
     train_iter = data::DataLoader(train_iter.images(), train_iter.labels(), lo);
   }
   if (!device.is_cpu()) {  // keep the whole data set on the GPU: batches never cross the bus
+    // Evaluation needs no gradients: larger batches, fewer launches.
+    auto lo = test_iter.options();
+    lo.batch_size = std::max<std::int64_t>(lo.batch_size, 1024);
+    test_iter = data::DataLoader(test_iter.images(), test_iter.labels(), lo);
     train_iter.to(device);
     test_iter.to(device);
   }
@@ -385,6 +396,8 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   topts.distributed = dist;
   topts.max_steps = p.max_steps;
   topts.stop_on_divergence = o.stop_on_divergence;
+  topts.precision = p.precision;
+  if (!p.cuda_graphs) topts.static_step = false;
   if (scheduled) {
     const std::int64_t per_epoch = train_iter.size();
     std::int64_t total = per_epoch * p.epochs;
@@ -422,6 +435,7 @@ RunResult train_run(const RunPlan& p, const RunOptions& given) {
   meta.step_epochs = p.schedule.step_epochs;
   meta.gamma = p.schedule.gamma;
   meta.augment = p.augment.to_string();
+  meta.precision = to_string(p.precision);
   RunResult r;
   r.out = p.out;
   {

@@ -11,6 +11,7 @@
 #include "d2l/core/timer.h"
 #include "d2l/train/distributed.h"
 #include "d2l/train/evaluate.h"
+#include "d2l/train/step.h"
 
 namespace d2l {
 namespace {
@@ -67,12 +68,36 @@ Trainer::Trainer(torch::nn::Sequential net, std::shared_ptr<torch::optim::Optimi
   net_->to(opts_.device);
   bool has_conv = false;
   for (const auto& p : net_->parameters()) has_conv = has_conv || p.dim() == 4;
-  channels_last_ = opts_.channels_last.value_or(false) && has_conv;
+  const bool cuda = opts_.device.is_cuda();
+  channels_last_ = opts_.channels_last.value_or(cuda) && has_conv;
   if (channels_last_) to_channels_last(*net_);
+  // cuDNN's autotuner: the shapes repeat every step, so the first steps' search pays off.
+  if (cuda && has_conv) at::globalContext().setBenchmarkCuDNN(true);
+  StepOptions so;
+  so.device = opts_.device;
+  so.precision = opts_.precision;
+  so.static_step = opts_.static_step.value_or(cuda) && !opts_.distributed;
+  so.grad_clip = opts_.grad_clip;
+  so.channels_last = channels_last_;
+  so.check_divergence = opts_.stop_on_divergence;
+  so.divergence_factor = opts_.divergence_factor;
+  step_ = std::make_unique<TrainStep>(net_, opt_, so);
 }
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::describe_step() const { return step_->describe(); }
+
+bool Trainer::graphed() const { return step_->graphed(); }
 
 void Trainer::resume(const std::string& checkpoint_path) {
   state_ = load_checkpoint(checkpoint_path, net_, *opt_);
+  step_->after_load();
+}
+
+void Trainer::save(const std::string& path) {
+  step_->before_save();
+  save_checkpoint(path, net_, *opt_, state_);
 }
 
 std::string Divergence::describe() const {
@@ -118,21 +143,16 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
   bool first_batch_seen = false;
   std::int64_t steps = 0;
   bool steps_done = false;
-  // The divergence check lives on the device: the first step's loss, the index of the first bad
-  // step (-1: none) and its loss. Read only where the metrics are read.
-  const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(dev);
-  at::Tensor first_loss;
-  auto bad_step = torch::full({}, -1, torch::TensorOptions().dtype(torch::kLong).device(dev));
-  auto bad_loss = torch::zeros({}, dopts);
   Distributed* dist = opts_.distributed.get();
   if (dist) dist->broadcast_parameters(*net_);
+  if (opts_.verbose && dev.is_cuda()) std::printf("step: %s\n", step_->describe().c_str());
 
   for (std::int64_t epoch = state_.epoch; epoch < opts_.max_epochs && !steps_done; ++epoch) {
     net_->train();
     const std::int64_t first = state_.batch;
-    // Sums of the epoch, kept on the device so a GPU is synchronised only at chart points.
-    auto loss_sum = torch::zeros({}, dopts);
-    auto correct_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+    // The epoch's sums live on the device (TrainStep): a GPU is synchronised only at chart
+    // points; the progress bar shows the last values that arrived without waiting.
+    step_->begin_epoch(epoch * num_batches + first);
     double base_loss = state_.sum_loss, base_correct = state_.sum_correct;
     double examples = state_.sum_examples;
     double seconds_before = state_.seconds;
@@ -149,34 +169,32 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         first_batch_seen = true;
         h.first_batch_seconds = seconds_since_process_start();
       }
-      auto X = it->X.to(dev, /*non_blocking=*/true);
-      auto y = it->y.to(dev, /*non_blocking=*/true);
-      if (channels_last_ && X.dim() == 4) X = X.contiguous(torch::MemoryFormat::ChannelsLast);
       double lr_now = 0;
       if (opts_.lr_at) {
         lr_now = opts_.lr_at(epoch * num_batches + i);
-        for (auto& group : opt_->param_groups()) group.options().set_lr(lr_now);
+        step_->set_lr(lr_now);
       }
-      opt_->zero_grad();
-      const auto b = X.size(0);
-      at::Tensor y_hat, l;
+      double step_n = static_cast<double>(it->X.size(0));
+      bool stop_now = false;
       if (dist) {
+        auto X = it->X.to(dev, /*non_blocking=*/true);
+        auto y = it->y.to(dev, /*non_blocking=*/true);
+        if (channels_last_ && X.dim() == 4) X = X.contiguous(torch::MemoryFormat::ChannelsLast);
+        opt_->zero_grad();
+        const auto b = X.size(0);
+        at::Tensor y_hat, l;
         dist->begin_step();
         dist->broadcast_buffers(*net_);
-      }
-      if (b > 0) {  // a rank's part of a short last batch may be empty
-        y_hat = net_->forward(X);
-        l = loss_fn(y_hat, y);
-        l.backward();
-      }
-      // The step's sums (loss x examples, correct) and examples: this process's, or with
-      // several processes everyone's, from the same round as the gradients.
-      at::Tensor step_loss, step_correct;
-      double step_n = static_cast<double>(b);
-      bool stop_now = false;
-      {
-        torch::NoGradGuard ng;
-        if (dist) {
+        if (b > 0) {  // a rank's part of a short last batch may be empty
+          y_hat = net_->forward(X);
+          l = loss_fn(y_hat, y);
+          l.backward();
+        }
+        // The step's sums (loss x examples, correct) and examples: everyone's, from the same
+        // round as the gradients.
+        at::Tensor step_loss, step_correct;
+        {
+          torch::NoGradGuard ng;
           const double lb = b > 0 ? l.item<double>() * static_cast<double>(b) : 0.0;
           const double cb =
               b > 0 ? static_cast<double>(y_hat.argmax(1).eq(y).sum().item<std::int64_t>()) : 0.0;
@@ -187,50 +205,35 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
           step_correct = g[1].to(torch::kLong).to(dev);
           step_n = g[2].item<double>();
           stop_now = g[3].item<double>() > 0;
-        } else {
-          step_loss = l.detach().to(torch::kDouble) * static_cast<double>(b);
-          step_correct = y_hat.argmax(1).eq(y).sum();
         }
+        if (opts_.grad_clip > 0)
+          torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
+        opt_->step();
+        dist->end_step();
+        step_->record(step_loss, step_correct, step_loss / step_n);
+      } else {
+        step_->run(it->X, it->y);
       }
-      if (opts_.grad_clip > 0)
-        torch::nn::utils::clip_grad_norm_(net_->parameters(), opts_.grad_clip);
-      opt_->step();
-      if (dist) dist->end_step();
       ++steps;
       steps_done = opts_.max_steps && steps >= *opts_.max_steps;
-      {
-        torch::NoGradGuard ng;
-        const auto ld = dist ? step_loss / step_n : l.detach().to(torch::kDouble);
-        loss_sum += step_loss;
-        correct_sum += step_correct;
-        examples += step_n;
-        if (opts_.stop_on_divergence) {
-          if (!first_loss.defined()) first_loss = ld.clone();
-          const auto bad = ld.isfinite().logical_not().logical_or(
-              ld.gt(first_loss.clamp_min(1e-12) * opts_.divergence_factor));
-          const auto fresh = bad.logical_and(bad_step.lt(0));
-          bad_step.masked_fill_(fresh, epoch * num_batches + i);
-          bad_loss = torch::where(fresh, ld, bad_loss);
-        }
-      }
+      examples += step_n;
       const bool last = i == num_batches - 1 || steps_done;
       const bool point = (i + 1) % every == 0 || last;
       const double now = timer.elapsed();
       const bool draw = bar.active() && (now - last_bar > 0.1 || last);
       // Returns true (and records it) when a step so far diverged: reads the device.
       auto diverged = [&]() {
-        if (!opts_.stop_on_divergence) return false;
-        const std::int64_t bad = bad_step.item<std::int64_t>();
-        if (bad < 0) return false;
+        const auto bad = step_->bad_step();
+        if (!bad) return false;
         bar.finish();
         Divergence d;
-        d.loss = bad_loss.item<double>();
-        d.first_loss = first_loss.item<double>();
+        d.loss = bad->loss;
+        d.first_loss = bad->first_loss;
         d.kind = std::isnan(d.loss)   ? Divergence::Kind::NaN
                  : std::isinf(d.loss) ? Divergence::Kind::Infinite
                                       : Divergence::Kind::Exploded;
-        d.epoch = bad / num_batches + 1;
-        d.step = bad % num_batches + 1;
+        d.epoch = bad->index / num_batches + 1;
+        d.step = bad->index % num_batches + 1;
         h.divergence = d.describe();
         divergence_ = d;
         return true;
@@ -238,10 +241,19 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       // One process reads its flag where it stands; several act on the flags of the step's
       // round, the same on every rank.
       if (!dist) stop_now = stop_flag().load();
-      if (point || draw || on_batch_ || stop_now) {
-        cur_loss = (base_loss + loss_sum.item<double>()) / examples;
-        cur_acc = (base_correct + static_cast<double>(correct_sum.item<std::int64_t>())) / examples;
+      if (point || on_batch_ || stop_now) {
+        const auto sums = step_->sums();
+        cur_loss = (base_loss + sums.loss) / examples;
+        cur_acc = (base_correct + sums.correct) / examples;
         if (diverged()) return h;  // no checkpoint: the last one on disk predates the bad step
+      } else if (draw) {
+        // What has arrived from the device; never waits for it.
+        const auto sums = step_->sums_nowait();
+        const double seen = examples - state_.sum_examples;
+        if (seen > 0 && sums.loss > 0) {
+          cur_loss = (base_loss + sums.loss) / examples;
+          cur_acc = (base_correct + sums.correct) / examples;
+        }
       }
       if (point) {
         ChartPoint p{static_cast<double>(epoch) + static_cast<double>(i + 1) / num_batches,
@@ -262,13 +274,14 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
         if (diverged()) return h;
         sync(dev);
         bar.finish();
+        const auto sums = step_->sums();
         state_.epoch = epoch;
         state_.batch = i + 1;
-        state_.sum_loss = base_loss + loss_sum.item<double>();
-        state_.sum_correct = base_correct + static_cast<double>(correct_sum.item<std::int64_t>());
+        state_.sum_loss = base_loss + sums.loss;
+        state_.sum_correct = base_correct + sums.correct;
         state_.sum_examples = examples;
         state_.seconds = seconds_before + timer.elapsed();
-        if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
+        if (!opts_.checkpoint.empty()) save(opts_.checkpoint);
         stopped_ = true;
         return h;
       }
@@ -289,7 +302,7 @@ History Trainer::fit(const data::DataLoader& train, const data::DataLoader& test
       if (on_point_) on_point_(h.points.back());
     }
     state_ = TrainState{epoch + 1, 0, 0, 0, 0, 0, h};
-    if (!opts_.checkpoint.empty()) save_checkpoint(opts_.checkpoint, net_, *opt_, state_);
+    if (!opts_.checkpoint.empty()) save(opts_.checkpoint);
     if (opts_.epoch_lines) {
       std::printf(
           "epoch %lld/%lld: loss %.3f, train acc %.3f, test acc %.3f, %.1f examples/sec, %s\n",

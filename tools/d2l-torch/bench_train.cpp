@@ -17,7 +17,8 @@ struct Opts {
   d2l::cli::CommonBenchOptions common;
   std::string model, data, data_dir, device = "auto";
   std::int64_t batch_size = 256, resize = 0, threads = 0;
-  bool prefetch = false;
+  bool prefetch = false, no_cuda_graphs = false;
+  std::string precision = "fp32";
 };
 
 void sync(const c10::Device& d) {
@@ -77,23 +78,45 @@ int run_train_bench(Opts o) {
   auto net = d2l::make_model(o.model, info.channels, o.resize > 0 ? o.resize : info.height,
                              static_cast<std::int64_t>(info.classes.size()));
   net->to(device);
-  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(spec.lr));
-  torch::nn::CrossEntropyLoss loss;
+  // The step d2l train runs: its precision, and on CUDA its captured graph.
+  auto opt =
+      std::make_shared<torch::optim::SGD>(net->parameters(), torch::optim::SGDOptions(spec.lr));
+  bool has_conv = false;
+  for (const auto& p : net->parameters()) has_conv = has_conv || p.dim() == 4;
+  if (device.is_cuda() && has_conv) at::globalContext().setBenchmarkCuDNN(true);
+  d2l::StepOptions so;
+  so.device = device;
+  so.precision = d2l::parse_precision(o.precision);
+  so.static_step = device.is_cuda() && !o.no_cuda_graphs;
+  so.channels_last = device.is_cuda() && has_conv;
+  so.check_divergence = false;
+  so.batch_size = X.size(0);
+  if (so.channels_last) d2l::to_channels_last(*net);
+  d2l::TrainStep step(net, opt, so);
+  step.begin_epoch(0);
   auto stats = d2l::sys::run_bench(
       [&] {
-        opt.zero_grad();
-        auto l = loss(net->forward(X), y);
-        l.backward();
-        opt.step();
+        step.run(X, y);
         sync(device);
       },
       o.common.timing);
+  // Sustained: steps queued back to back, one synchronisation at the end (as d2l train runs).
+  const std::size_t n_sustained = std::max<std::size_t>(10, stats.repeats);
+  sync(device);
+  d2l::Timer sustained_timer;
+  for (std::size_t k = 0; k < n_sustained; ++k) step.run(X, y);
+  sync(device);
+  const double sustained = sustained_timer.stop() / static_cast<double>(n_sustained);
+  const auto gpu = d2l::gpu_seconds_per_step(step, X, y);
+  torch::optim::SGD& plain = *opt;
+  torch::nn::CrossEntropyLoss loss;
   // Where the time goes: the step's phases timed apart, as many times as the step was.
   std::vector<double> fwd, bwd, upd;
   for (std::size_t r = 0; r < std::max<std::size_t>(1, stats.repeats); ++r) {
     d2l::Timer t;
-    opt.zero_grad();
-    auto l = loss(net->forward(X), y);
+    plain.zero_grad();
+    const auto Xin = so.channels_last ? X.contiguous(at::MemoryFormat::ChannelsLast) : X;
+    auto l = loss(net->forward(Xin), y);
     sync(device);
     fwd.push_back(t.stop());
     t.start();
@@ -101,19 +124,38 @@ int run_train_bench(Opts o) {
     sync(device);
     bwd.push_back(t.stop());
     t.start();
-    opt.step();
+    plain.step();
     sync(device);
     upd.push_back(t.stop());
   }
   const double f = median_of(fwd), b = median_of(bwd), u = median_of(upd);
-  report(o, "train " + o.model + " on " + device.str(), stats, static_cast<double>(X.size(0)),
-         "examples",
-         {{"model", o.model},
-          {"device", device.str()},
-          {"batch_size", X.size(0)},
-          {"resize", o.resize},
-          {"threads", torch::get_num_threads()},
-          {"phases_median_seconds", {{"forward", f}, {"backward", b}, {"step", u}}}});
+  nlohmann::json extra = {
+      {"model", o.model},
+      {"device", device.str()},
+      {"batch_size", X.size(0)},
+      {"resize", o.resize},
+      {"threads", torch::get_num_threads()},
+      {"precision", o.precision},
+      {"cuda_graphs", step.graphed()},
+      {"sustained_seconds_per_step", sustained},
+      {"sustained_examples_per_sec",
+       sustained > 0 ? static_cast<double>(X.size(0)) / sustained : 0},
+      {"phases_median_seconds", {{"forward", f}, {"backward", b}, {"step", u}}}};
+  extra["gpu_seconds_per_step"] = gpu ? nlohmann::json(*gpu) : nlohmann::json(nullptr);
+  extra["gpu_busy"] = gpu && sustained > 0 ? nlohmann::json(std::min(1.0, *gpu / sustained))
+                                           : nlohmann::json(nullptr);
+  report(o, "train " + o.model + " on " + device.str() + " (" + step.describe() + ")", stats,
+         static_cast<double>(X.size(0)), "examples", extra);
+  if (!o.common.json) {
+    std::printf("  sustained (no synchronisation per step): %s a step, %.0f examples/s\n",
+                d2l::sys::format_seconds(sustained).c_str(),
+                sustained > 0 ? static_cast<double>(X.size(0)) / sustained : 0);
+    if (gpu)
+      std::printf(
+          "  GPU busy %.0f%% of the time (its own time %s a step): %s\n",
+          100 * std::min(1.0, *gpu / sustained), d2l::sys::format_seconds(*gpu).c_str(),
+          *gpu / sustained > 0.8 ? "compute-bound" : "launch-bound (the host feeds it too slowly)");
+  }
   if (!o.common.json)
     std::printf(
         "  where the time goes: forward+loss %s (%.0f%%), backward %s (%.0f%%), "
@@ -160,6 +202,9 @@ d2l::cli::BenchRegistrar train_reg{
       add_data_options(cmd, *o);
       cmd.add_option("--threads", o->threads, "LibTorch threads, >= 1 (default: LibTorch's)");
       cmd.add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+      cmd.add_option("--precision", o->precision, "fp32, tf32, bf16 or fp16, as d2l train")
+          ->capture_default_str();
+      cmd.add_flag("--no-cuda-graphs", o->no_cuda_graphs, "On CUDA, time the eager step");
       d2l::cli::add_bench_options(cmd, o->common);
       return [o]() { return run_train_bench(*o); };
     }};

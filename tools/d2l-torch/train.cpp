@@ -23,8 +23,8 @@ struct TrainCli {
   std::int64_t epochs = 0, batch_size = 0, resize = 0, threads = 0, max_steps = 0;
   double lr = 0, grad_clip = 0, momentum = 0, weight_decay = 0, gamma = 0;
   std::int64_t seed = 0, step_epochs = 0;
-  std::string optimizer, schedule;
-  bool nesterov = false;
+  std::string optimizer, schedule, precision;
+  bool nesterov = false, no_cuda_graphs = false;
   bool no_fit_check = false;  // --no-fit-check: start a CUDA run that d2l fit says will not fit
   std::int64_t nproc = 0, nnodes = 1, node_rank = 0;
   int master_port = 0;
@@ -128,6 +128,8 @@ int run_train(TrainCli& c) {
   o.step_epochs = given(c.step_epochs_opt, c.step_epochs);
   if (!c.optimizer.empty()) o.optimizer = d2l::parse_optimizer(c.optimizer);
   if (!c.schedule.empty()) o.schedule = d2l::parse_schedule(c.schedule);
+  if (!c.precision.empty()) o.precision = d2l::parse_precision(c.precision);
+  o.cuda_graphs = !c.no_cuda_graphs;
   if (c.nesterov) o.nesterov = true;
   o.download = !c.no_download;
   o.stop_on_divergence = !c.no_divergence_stop;
@@ -303,6 +305,11 @@ d2l::cli::Registrar reg{
                      "jitter[=B-C-S[-H]], hue=H, normalize (the test set: normalize only), or "
                      "none (default: flip for resnet18 on cifar10, as chapter 14.1; else none)");
       cmd.add_flag("--no-download", c->no_download, "Never download a missing data set");
+      cmd.add_option("--precision", c->precision,
+                     "fp32, tf32 (CUDA), bf16 (autocast; CPU or CUDA) or fp16 (CUDA, loss "
+                     "scaling); default fp32");
+      cmd.add_flag("--no-cuda-graphs", c->no_cuda_graphs,
+                   "On CUDA, run every step eagerly instead of replaying a captured graph");
       cmd.add_flag("--no-divergence-stop", c->no_divergence_stop,
                    "Train on when the loss becomes NaN, infinite or 1000 x the first step's");
       cmd.add_flag("--no-fit-check", c->no_fit_check,

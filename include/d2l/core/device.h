@@ -1,6 +1,7 @@
 #pragma once
 /// \file d2l/core/device.h
 /// The book's device helpers (LibTorch).
+#include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
 #include <string>
@@ -17,5 +18,10 @@ std::vector<c10::Device> try_all_gpus();
 /// Parses `auto` (first GPU, else CPU), `cpu`, `cuda`, `cuda:N`, `gpu`. Throws d2l::Error
 /// (BadInput) for another name or a GPU that is absent.
 c10::Device parse_device(const std::string& name);
+
+/// `t` on `device` without making the host wait: a CPU tensor bound for a GPU goes through
+/// pinned memory and a non-blocking copy (a plain copy from pageable memory waits until the
+/// GPU's queue has drained, a host round trip per batch). Other moves are ordinary `to`.
+at::Tensor to_device_async(const at::Tensor& t, c10::Device device);
 
 }  // namespace d2l

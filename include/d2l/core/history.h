@@ -58,6 +58,7 @@ struct History {
   std::int64_t step_epochs = 1;       ///< the step schedule's period, in epochs
   double gamma = 0.1;                 ///< the step schedule's factor
   std::string augment = "none";       ///< the training batches' augmentation (--augment)
+  std::string precision = "fp32";     ///< the forward pass's arithmetic (--precision)
   /// Empty while training is sound; else why it was stopped as diverging ("loss became NaN at
   /// epoch 1, step 3").
   std::string divergence;

@@ -78,6 +78,7 @@ class DataLoader {
     std::int64_t epoch_ = 0;  // seeds the augmentation
     Batch current_;
     std::shared_ptr<std::future<Batch>> next_;
+    at::Tensor order_on_device_;  // the epoch's order, on the data set's device (GPU)
   };
 
   /// The batches of epoch `epoch` (from 0), from batch `first_batch` on (for resuming within an
@@ -118,6 +119,11 @@ class DataLoader {
   LoaderOptions opts_;
   std::int64_t n_;
   std::int64_t epoch_ = 0;  // the epoch the next non-const begin() starts
+  // Batch b's first example in the epoch's order and its length (this shard's part).
+  std::pair<std::int64_t, std::int64_t> span(std::int64_t b) const;
+  // The GPU path: examples `idx` (on the device; undefined: start .. start+len) as batch `b`.
+  Batch device_batch(const at::Tensor& idx, std::int64_t start, std::int64_t len,
+                     std::int64_t epoch, std::int64_t b) const;
 };
 
 /// The [out, in] matrix M with M x = bilinear resize of a length-`in` signal to `out` samples,

@@ -11,6 +11,7 @@
 #include "d2l/train/checkpoint.h"
 #include "d2l/train/distributed.h"
 #include "d2l/train/optim.h"
+#include "d2l/train/precision.h"
 #include "d2l/train/trainer.h"
 
 namespace d2l {
@@ -38,6 +39,10 @@ struct RunOptions {
   /// "none"); empty: the checkpoint's on resume, else the book's (flip for resnet18 on cifar10,
   /// as chapter 14.1; none for the others).
   std::string augment;
+  /// The forward pass's arithmetic (d2l/train/precision.h); default fp32, or the checkpoint's.
+  std::optional<Precision> precision;
+  /// Whole-step CUDA graphs on a GPU (one process); false: the eager loop (--no-cuda-graphs).
+  bool cuda_graphs = true;
   bool download = true;            ///< download a missing data set
   bool prefetch = false;           ///< build the next batch on a background thread
   bool stop_on_divergence = true;  ///< see TrainerOptions::stop_on_divergence
@@ -65,7 +70,9 @@ struct RunPlan {
   OptimizerSpec optimizer;  ///< its lr is `lr`
   ScheduleSpec schedule;
   data::Augment augment;  ///< of the training batches (the test batches: its normalisation)
-  TrainState resumed;     ///< where the checkpoint stands (empty for a fresh run)
+  Precision precision = Precision::FP32;
+  bool cuda_graphs = true;
+  TrainState resumed;  ///< where the checkpoint stands (empty for a fresh run)
   /// The plan as JSON (what `d2l train --dry-run` prints).
   std::string to_json() const;
 };

@@ -15,10 +15,12 @@
 #include "d2l/core/history.h"
 #include "d2l/data/loader.h"
 #include "d2l/train/checkpoint.h"
+#include "d2l/train/precision.h"
 
 namespace d2l {
 
 class Distributed;
+class TrainStep;
 
 /// Settings of a Trainer.
 struct TrainerOptions {
@@ -31,8 +33,16 @@ struct TrainerOptions {
   std::string checkpoint;             ///< file written atomically after every epoch ("" for none)
   std::int64_t points_per_epoch = 5;  ///< chart points per epoch, as train_ch6 adds
   /// Keep convolution weights and inputs channels-last (NHWC): the same arithmetic, in oneDNN's
-  /// NHWC kernels. Off by default: with d2l::AvgPool2d's NCHW kernel LeNet is faster without.
+  /// or cuDNN's NHWC kernels. Default: on for convolutional networks on CUDA (with cuDNN's
+  /// autotuner), off on the CPU (with d2l::AvgPool2d's NCHW kernel LeNet is faster without).
   std::optional<bool> channels_last;
+  /// The arithmetic of the forward pass (d2l/train/precision.h): fp32, tf32 (CUDA), bf16
+  /// (autocast, CPU or CUDA) or fp16 (CUDA, with loss scaling).
+  Precision precision = Precision::FP32;
+  /// Run every full batch as one static step (d2l/train/step.h): on CUDA captured once as a
+  /// CUDA graph and replayed. Default: on for one process on CUDA, off elsewhere (on the CPU it
+  /// runs the graph's step uncaptured, as the tests check it).
+  std::optional<bool> static_step;
   /// Stop after this many optimiser steps in this fit, and evaluate on at most this many test
   /// batches (smoke runs, benchmarks). The epoch it ends in counts as finished.
   std::optional<std::int64_t> max_steps;
@@ -112,8 +122,14 @@ class Trainer {
   static void clear_stop() { stop_flag().store(false); }
   static std::atomic<bool>& stop_flag();
   torch::nn::Sequential& net() { return net_; }
+  /// The step's set-up in words ("precision bf16, CUDA graphs, channels-last").
+  std::string describe_step() const;
+  /// True when the last fit replayed a captured CUDA graph.
+  bool graphed() const;
+  ~Trainer();
 
  private:
+  void save(const std::string& path);
   torch::nn::Sequential net_;
   std::shared_ptr<torch::optim::Optimizer> opt_;
   TrainerOptions opts_;
@@ -121,6 +137,7 @@ class Trainer {
   bool stopped_ = false;
   bool channels_last_ = false;
   std::optional<Divergence> divergence_;
+  std::unique_ptr<TrainStep> step_;
   std::function<void(const BatchEvent&)> on_batch_;
   std::function<void(const EpochStats&, const History&)> on_epoch_;
   std::function<void(const ChartPoint&)> on_point_;

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 9 (training at the GPU's pace), then the GPU figures of issues 10 and
+# 12 if time is left, in one run on a machine with a CUDA GPU and PyTorch (pip wheel) but none of
+# Debian's packages. From the repository root, after scripts/gpu/prepare.sh on the build
+# machine (it fills .gpu/, which the device tool must carry):
+#   scripts/gpu/speed.sh                 # everything, about 9 minutes after the build
+#   QUICK=1 scripts/gpu/speed.sh         # build, LeNet and the step benchmarks only
+# Writes a log and the raw JSON to $OUT (default /tmp/d2l-gpu). Each step has a time limit; a
+# failing step does not stop the others. Budget: the device tool gives a session about 15
+# minutes in all, the machine's start and this build included.
+set -u
+OUT=${OUT:-/tmp/d2l-gpu}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/log.txt") 2>&1
+section() { printf '\n==== %s (t=%ss) ====\n' "$*" "$SECONDS"; }
+PY=${PYTHON:-python3}
+# One field list for every `d2l train --json` we print.
+show() {
+  $PY - "$1" <<'PYEOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:  # a failed run leaves no JSON: say so and go on
+    print("no result:", e); sys.exit(0)
+h = d.get("history", [])
+last3 = [e["test_acc"] for e in h[-3:]]
+print({k: d.get(k) for k in ["model", "precision", "loss", "train_acc", "test_acc", "examples_per_sec", "seconds", "device"]},
+      "mean test acc of the last 3 epochs:", round(sum(last3) / len(last3), 4) if last3 else None)
+PYEOF
+}
+
+section "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
+$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "bf16", torch.cuda.is_bf16_supported())'
+nproc
+
+section "data"
+mkdir -p /tmp/fm
+$PY - <<'PYEOF'
+import gzip, shutil, glob, os
+for f in glob.glob(".gpu/fashion-mnist/*.gz"):
+    with gzip.open(f) as i, open("/tmp/fm/" + os.path.basename(f)[:-3], "wb") as o:
+        shutil.copyfileobj(i, o)
+print(sorted(os.listdir("/tmp/fm")))
+PYEOF
+
+section "build against PyTorch's LibTorch"
+PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')
+timeout 120 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
+  -DD2L_THIRD_PARTY_INCLUDE="$PWD/.gpu/include" -DD2L_BUILD_TESTS=OFF -DD2L_BUILD_EXAMPLES=OFF \
+  -DD2L_BUILD_BENCH=OFF -DD2L_WERROR=OFF > "$OUT/cmake.txt" 2>&1
+echo "cmake exit $?"; grep -E "d2l 0|cuda=|Error|error" "$OUT/cmake.txt" | head -20
+timeout 420 cmake --build build-gpu -j "$(nproc)" --target d2l_cli d2l_torch_cli > "$OUT/build.txt" 2>&1
+rc=$?; echo "build exit $rc"
+# The CUDA-only code (graphs, events, streams) is compiled only here: show its errors in full.
+grep -E "error|FAILED" -A6 "$OUT/build.txt" | head -80
+[ $rc = 0 ] || { section "build failed: stop"; exit 1; }
+B=build-gpu/bin
+$B/d2l --version
+T="--device cuda --data-dir /tmp/fm --no-chart -q --json"
+
+section "issue 9: the step alone: d2l bench train (graphs vs eager, GPU busy share)"
+for m in lenet; do
+  timeout 60 $B/d2l bench train $m --device cuda --data-dir /tmp/fm --repeats 100 --json > "$OUT/bench-$m-graphs.json"; echo "exit $?"
+  timeout 60 $B/d2l bench train $m --device cuda --data-dir /tmp/fm --repeats 100 --no-cuda-graphs --json > "$OUT/bench-$m-eager.json"; echo "exit $?"
+done
+for m in resnet alexnet; do
+  for p in fp32 bf16; do
+    timeout 90 $B/d2l bench train $m --device cuda --data-dir /tmp/fm --batch-size 128 --precision $p --repeats 30 --json > "$OUT/bench-$m-$p.json"; echo "$m $p exit $?"
+  done
+done
+$PY - "$OUT" <<'PYEOF'
+import glob, json, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "bench-*.json"))):
+    try:
+        d = json.load(open(f))
+    except Exception as e:
+        print(os.path.basename(f), "no result:", e); continue
+    print(os.path.basename(f), {k: d.get(k) for k in ["precision", "cuda_graphs", "steps_per_sec", "examples_per_sec", "sustained_examples_per_sec", "gpu_seconds_per_step", "gpu_busy"]})
+PYEOF
+
+section "issue 9: LeNet, the book's settings, 10 epochs, CUDA graphs (default)"
+timeout 120 $B/d2l train lenet $T --out "$OUT/lenet-graphs" > "$OUT/lenet-graphs.json"; echo "exit $?"
+show "$OUT/lenet-graphs.json"
+section "issue 9: LeNet, 3 epochs, --no-cuda-graphs (the eager loop)"
+timeout 120 $B/d2l train lenet $T --epochs 3 --no-cuda-graphs --out "$OUT/lenet-eager" > "$OUT/lenet-eager.json"; echo "exit $?"
+show "$OUT/lenet-eager.json"
+section "issue 9: LeNet, 3 epochs, --precision fp16 (loss scaling)"
+timeout 120 $B/d2l train lenet $T --epochs 3 --precision fp16 --out "$OUT/lenet-fp16" > "$OUT/lenet-fp16.json"; echo "exit $?"
+show "$OUT/lenet-fp16.json"
+section "issue 9: the book's Python, LeNet, 3 epochs on cuda"
+timeout 150 $PY bench/reference/book_train.py --model lenet --epochs 3 --device cuda --data-dir /tmp/fm | tail -1
+if [ "${QUICK:-0}" = 1 ]; then section "done (QUICK)"; exit 0; fi
+
+for m in resnet alexnet; do
+  for p in fp32 bf16; do
+    section "issue 9: $m (batch 128, the book's resize), 4 epochs, --precision $p"
+    timeout 150 $B/d2l train $m $T --epochs 4 --precision $p --out "$OUT/$m-$p" > "$OUT/$m-$p.json"; echo "exit $?"
+    show "$OUT/$m-$p.json"
+  done
+  section "issue 9: the book's Python, $m fp32, 1 epoch of 150 batches (speed)"
+  timeout 150 $PY bench/reference/book_train.py --model $m --epochs 1 --batch-size 128 --max-batches 150 --device cuda --data-dir /tmp/fm | tail -1
+done
+
+section "issue 10: one process on CUDA through the distributed path (NCCL where built)"
+timeout 90 $B/d2l train lenet --nproc 1 $T --epochs 1 --out "$OUT/lenet-nproc1" > "$OUT/lenet-nproc1.json"; echo "exit $?"
+show "$OUT/lenet-nproc1.json"
+
+section "issue 12: d2l fit predicted vs measured on the GPU"
+for args in "resnet --batch 128" "resnet --batch 256" "alexnet --batch 128"; do
+  timeout 60 $B/d2l fit $args --device cuda --measure --json > "$OUT/fit-${args// /_}.json"; echo "fit $args exit $?"
+  $PY -c "import json,sys;d=json.load(open('$OUT/fit-${args// /_}.json'));m=d.get('memory',{});print('$args', {k:m.get(k) for k in ['predicted_bytes','measured_peak_bytes']})" 2>&1 | tail -1
+done
+section "done"
