@@ -54,7 +54,8 @@ TrainStep::TrainStep(torch::nn::Sequential net, std::shared_ptr<torch::optim::Op
   params_ = net_->parameters();
   check_precision(opts_.precision, opts_.device);
   apply_math_mode(opts_.precision, opts_.device);
-  if (opts_.precision == Precision::FP16) scaler_ = std::make_unique<LossScaler>(LossScaler::Options{}, opts_.device);
+  if (opts_.precision == Precision::FP16)
+    scaler_ = std::make_unique<LossScaler>(LossScaler::Options{}, opts_.device);
   // fp16 skips overflowed steps on the device, and a static step keeps its learning rate
   // there: both need the device-side optimiser step.
   if ((opts_.static_step || scaler_) && DeviceStep::supports(*opt_)) {
@@ -126,9 +127,8 @@ void TrainStep::body(const at::Tensor& X, const at::Tensor& y) {
   {
     // Autocast's cache of cast weights would be captured stale: off while capturing.
     AutocastGuard autocast(opts_.precision, opts_.device.type(), /*cache_enabled=*/!capturing_);
-    const auto Xin = opts_.channels_last && X.dim() == 4
-                         ? X.contiguous(torch::MemoryFormat::ChannelsLast)
-                         : X;
+    const auto Xin =
+        opts_.channels_last && X.dim() == 4 ? X.contiguous(torch::MemoryFormat::ChannelsLast) : X;
     y_hat = net_->forward(Xin);
     l = torch::nn::functional::cross_entropy(y_hat, y);
   }
@@ -146,9 +146,8 @@ void TrainStep::body(const at::Tensor& X, const at::Tensor& y) {
 void TrainStep::run(const at::Tensor& X_in, const at::Tensor& y_in) {
   const auto X = to_device_async(X_in, opts_.device);
   const auto y = to_device_async(y_in, opts_.device);
-  const bool full = opts_.batch_size > 0
-                        ? X.size(0) == opts_.batch_size
-                        : !static_X_.defined() || static_X_.sizes() == X.sizes();
+  const bool full = opts_.batch_size > 0 ? X.size(0) == opts_.batch_size
+                                         : !static_X_.defined() || static_X_.sizes() == X.sizes();
   if (opts_.static_step && full && (!static_X_.defined() || static_X_.sizes() == X.sizes())) {
     static_run(X, y);
     return;
@@ -162,9 +161,8 @@ void TrainStep::run(const at::Tensor& X_in, const at::Tensor& y_in) {
   at::Tensor y_hat, l;
   {
     AutocastGuard autocast(opts_.precision, opts_.device.type());
-    const auto Xin = opts_.channels_last && X.dim() == 4
-                         ? X.contiguous(torch::MemoryFormat::ChannelsLast)
-                         : X;
+    const auto Xin =
+        opts_.channels_last && X.dim() == 4 ? X.contiguous(torch::MemoryFormat::ChannelsLast) : X;
     y_hat = net_->forward(Xin);
     l = torch::nn::functional::cross_entropy(y_hat, y);
   }

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -253,6 +254,26 @@ TEST(Cli, MaxStepsMakesASmokeRun) {
   const auto j = read_json(home / "s/metrics.json");
   EXPECT_EQ(j["examples_seen"], 16);
   EXPECT_EQ(j["history"].size(), 1u);
+}
+
+TEST(Cli, PrecisionIsCheckedRecordedAndResumed) {
+  TempDir home;
+  const std::string d2l = env(home) + bin("d2l") + " train ";
+  expect_one_line_error(run(d2l + "lenet --precision fp8 --dry-run"), 2, "fp32, tf32, bf16");
+  // fp16 needs a GPU's loss scaling and half-precision kernels: refused before any data loads.
+  expect_one_line_error(run(d2l + "lenet --device cpu --precision fp16 --dry-run"), 2, "fp16");
+  d2l::test::write_fake_mnist(home.str(), 300, 100);
+  const std::string base = d2l + "lenet --device cpu --threads 1 -q --no-chart --data-dir " +
+                           home.str() + " --batch-size 50 ";
+  auto r = run(base + "--precision bf16 --epochs 1 --out " + home / "b");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = read_json(home / "b/metrics.json");
+  EXPECT_EQ(j["precision"], "bf16");
+  EXPECT_TRUE(std::isfinite(j["loss"].get<double>()));
+  // --resume keeps the run's precision.
+  r = run(d2l + "--resume " + home / "b" + " --epochs 2 --dry-run");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"precision\": \"bf16\""), std::string::npos) << r.output;
 }
 
 TEST(Cli, MissingDataSetNamesPlacesAndWays) {

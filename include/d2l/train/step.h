@@ -99,12 +99,13 @@ class TrainStep {
   std::vector<at::Tensor> params_;
   std::unique_ptr<DeviceStep> device_step_;
   std::unique_ptr<LossScaler> scaler_;
-  at::Tensor loss_sum_, correct_sum_;                      // the epoch's sums
+  at::Tensor loss_sum_, correct_sum_;                         // the epoch's sums
   at::Tensor step_index_, first_loss_, bad_step_, bad_loss_;  // the divergence check
-  at::Tensor static_X_, static_y_;                         // the static step's inputs
+  at::Tensor static_X_, static_y_;                            // the static step's inputs
   std::int64_t eager_static_steps_ = 0;
   bool first_set_ = false;
-  bool capturing_ = false;  // inside a CUDA graph capture  // first_loss_ holds the run's first step
+  bool capturing_ =
+      false;  // inside a CUDA graph capture  // first_loss_ holds the run's first step
   StepSums last_read_;
   struct Cuda;  // graph, streams, read-back buffers (CUDA builds only)
   std::unique_ptr<Cuda> cuda_;
