@@ -73,11 +73,11 @@ std::vector<T> pick(const std::vector<T>& v, const std::vector<std::size_t>& idx
 
 struct DeviceStep::Impl {
   struct Group {
-    std::vector<at::Tensor> params;  // the optimiser group's tensors (same TensorImpl)
-    at::Tensor lr;                   // 0-dim float64 on the group's device
-    std::vector<at::Tensor> buf;     // SGD momentum buffers (undefined while momentum is 0)
-    std::vector<at::Tensor> m, v;    // Adam's moments
-    at::Tensor steps;                // Adam: [n] float64, one count a parameter
+    std::vector<at::Tensor> params;      // the optimiser group's tensors (same TensorImpl)
+    at::Tensor lr;                       // 0-dim float64 on the group's device
+    std::vector<at::Tensor> buf;         // SGD momentum buffers (undefined while momentum is 0)
+    std::vector<at::Tensor> m, v;        // Adam's moments
+    at::Tensor steps;                    // Adam: [n] float64, one count a parameter
     at::Tensor bc1, neg_step, bc2_sqrt;  // Adam: [n] float64 scratch, rewritten each step
     std::vector<at::Tensor> steps_i, neg_step_i, bc2_sqrt_i;  // 0-dim views of the above
     c10::Device device = c10::Device(c10::kCPU);
@@ -343,8 +343,10 @@ void DeviceStep::Impl::adam_step(Group& g, const Options& o, const std::vector<s
   at::_foreach_add_(denom, o.eps());
   const auto num = at::_foreach_mul(MT, pick(g.neg_step_i, idx));
   if (skip.defined()) {
-    if (PT[0].is_same(P[0])) PT = at::_foreach_addcdiv(P, num, denom);
-    else at::_foreach_addcdiv_(PT, num, denom);
+    if (PT[0].is_same(P[0]))
+      PT = at::_foreach_addcdiv(P, num, denom);
+    else
+      at::_foreach_addcdiv_(PT, num, denom);
     for (std::size_t k = 0; k < P.size(); ++k) {
       at::where_out(P[k], skip, P[k], PT[k]);
       at::where_out(M[k], skip, M[k], MT[k]);

@@ -201,7 +201,9 @@ void LossScaler::update(const at::Tensor& found_inf) {
 
 double LossScaler::scale_value() const { return scale_.item<double>(); }
 
-std::int64_t LossScaler::growth_tracker_value() const { return growth_tracker_.item<std::int64_t>(); }
+std::int64_t LossScaler::growth_tracker_value() const {
+  return growth_tracker_.item<std::int64_t>();
+}
 
 std::int64_t LossScaler::skipped_steps() const { return skipped_.item<std::int64_t>(); }
 

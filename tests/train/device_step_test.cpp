@@ -62,8 +62,8 @@ void libtorch_steps(torch::nn::Sequential& net, torch::optim::Optimizer& opt,
   }
 }
 
-void device_steps(torch::nn::Sequential& net, DeviceStep& ds, const OptimizerSpec& s,
-                  const Data& d, int from, int to) {
+void device_steps(torch::nn::Sequential& net, DeviceStep& ds, const OptimizerSpec& s, const Data& d,
+                  int from, int to) {
   for (int t = from; t < to; ++t) {
     ds.zero_grad();
     loss_of(net, d, t).backward();

@@ -246,8 +246,7 @@ TEST(LossScaler, RefusesOptionsOutsideTheirDomain) {
     return o;
   };
   EXPECT_THROW(LossScaler(with([](auto& o) { o.init_scale = 0; }), torch::kCPU), d2l::Error);
-  EXPECT_THROW(LossScaler(with([](auto& o) { o.init_scale = INFINITY; }), torch::kCPU),
-               d2l::Error);
+  EXPECT_THROW(LossScaler(with([](auto& o) { o.init_scale = INFINITY; }), torch::kCPU), d2l::Error);
   EXPECT_THROW(LossScaler(with([](auto& o) { o.growth_factor = 1; }), torch::kCPU), d2l::Error);
   EXPECT_THROW(LossScaler(with([](auto& o) { o.backoff_factor = 1; }), torch::kCPU), d2l::Error);
   EXPECT_THROW(LossScaler(with([](auto& o) { o.growth_interval = 0; }), torch::kCPU), d2l::Error);

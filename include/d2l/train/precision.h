@@ -125,10 +125,10 @@ class LossScaler {
  private:
   Options options_;
   c10::Device device_;
-  at::Tensor scale_;           // float, 0-dim
-  at::Tensor growth_tracker_;  // int32, 0-dim
-  at::Tensor skipped_;         // int64, 0-dim
-  at::Tensor found_inf_;       // float, 0-dim
+  at::Tensor scale_;                   // float, 0-dim
+  at::Tensor growth_tracker_;          // int32, 0-dim
+  at::Tensor skipped_;                 // int64, 0-dim
+  at::Tensor found_inf_;               // float, 0-dim
   at::Tensor growth_, backoff_, one_;  // float constants, 0-dim
 };
 
