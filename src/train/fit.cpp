@@ -956,7 +956,7 @@ std::optional<std::string> gpu_fit_check(const RunPlan& plan, int world_size) {
   if (!mem) return std::nullopt;
   GpuOverhead overhead;
   overhead.context_bytes = 0;  // the free memory is measured with the context made
-  const auto v = check_fit(run_profile(plan), per_process_batch(plan, world_size), Precision::FP32,
+  const auto v = check_fit(run_profile(plan), per_process_batch(plan, world_size), plan.precision,
                            plan.optimizer, mem->free_bytes, overhead);
   if (v.fits) return std::nullopt;
   return fit_advice(plan.model, device.str(), v, "--no-fit-check");
