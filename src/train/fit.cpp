@@ -137,16 +137,27 @@ bool half(Precision p) { return p == Precision::BF16 || p == Precision::FP16; }
 // derivative (derivatives.yaml) is one autograd node; what it calls runs below autograd, so its
 // children are not recorded ("opaque"). Composite ops (conv2d, batch_norm, dropout, max_pool2d,
 // cross_entropy_loss, ...) are recorded together with what they call.
+// One tensor as the trace saw it, without keeping it alive: after the pass, a storage that is
+// still alive is one autograd keeps (analyse_step()).
+struct TensorSeen {
+  const c10::StorageImpl* storage = nullptr;  // nullptr: undefined, or no storage
+  std::int64_t nbytes = 0;                    // the storage's bytes when seen
+  std::int64_t size0 = -1;                    // the first dimension (-1: a scalar)
+  bool floating = false;
+  bool requires_grad = false;
+  bool defined() const { return storage != nullptr; }
+};
+
 struct TraceEvent {
   std::string name;
-  std::vector<at::Tensor> args;       // positional; undefined where the argument is no tensor
-  std::vector<bool> args_grad;        // requires_grad of each argument
-  std::vector<at::Tensor> list_args;  // the tensors of list arguments (cat)
-  std::vector<at::Tensor> outputs;    // positional
+  std::vector<TensorSeen> args;       // positional; undefined where the argument is no tensor
+  std::vector<TensorSeen> list_args;  // the tensors of list arguments (cat)
+  std::vector<TensorSeen> outputs;    // positional
+  std::int64_t mult_adds = 0;         // op_mult_adds() of the call
   bool in_dropout = false;            // called from within aten::dropout
   bool node() const {                 // whether autograd records a node for it
     for (const auto& o : outputs)
-      if (o.defined() && o.requires_grad()) return true;
+      if (o.requires_grad) return true;
     return false;
   }
 };
@@ -230,11 +241,31 @@ const std::set<std::string>& opaque_ops() {
 struct TraceState {
   struct Frame {
     bool opaque, recorded, dropout;
-    TraceEvent event;  // its arguments, taken at the start (the inputs are gone by the end)
+    std::string name;
+    std::vector<at::Tensor> args;  // taken at the start (the inputs may be gone by the end)
+    std::vector<at::Tensor> list_args;
   };
   std::vector<Frame> stack;
   int opaque_depth = 0, dropout_depth = 0;
   std::vector<TraceEvent> events;
+  // Every storage seen, weakly: the address stays unique while the trace lives, the bytes do not.
+  std::unordered_map<const c10::StorageImpl*, c10::weak_intrusive_ptr<c10::StorageImpl>> weak;
+
+  TensorSeen seen(const at::Tensor& t) {
+    TensorSeen r;
+    if (!t.defined() || !t.has_storage()) return r;
+    r.storage = t.storage().unsafeGetStorageImpl();
+    r.nbytes = static_cast<std::int64_t>(t.storage().nbytes());
+    r.size0 = t.dim() >= 1 ? t.size(0) : -1;
+    r.floating = at::isFloatingType(t.scalar_type());
+    r.requires_grad = t.requires_grad();
+    if (!weak.count(r.storage)) weak.emplace(r.storage, t.storage().getWeakStorageImpl());
+    return r;
+  }
+  bool alive(const c10::StorageImpl* s) const {
+    const auto it = weak.find(s);
+    return it != weak.end() && !it->second.expired();
+  }
 };
 thread_local TraceState* tl_trace = nullptr;
 
@@ -246,19 +277,17 @@ std::unique_ptr<at::ObserverContext> trace_start(const at::RecordFunction& fn) {
       opaque_ops().count(name) > 0,
       t.opaque_depth == 0,
       name == "aten::dropout" || name == "aten::feature_dropout" || name == "aten::native_dropout",
+      name,
+      {},
       {}};
   if (f.recorded) {
-    auto& e = f.event;
-    e.name = name;
     for (const auto& v : fn.inputs()) {
       if (v.isTensor()) {
-        e.args.push_back(v.toTensor());
-        e.args_grad.push_back(e.args.back().defined() && e.args.back().requires_grad());
+        f.args.push_back(v.toTensor());
       } else {
-        e.args.emplace_back();
-        e.args_grad.push_back(false);
+        f.args.emplace_back();
         if (v.isTensorList())
-          for (const auto& x : v.toTensorVector()) e.list_args.push_back(x);
+          for (const auto& x : v.toTensorVector()) f.list_args.push_back(x);
       }
     }
   }
@@ -276,28 +305,34 @@ void trace_end(const at::RecordFunction& fn, at::ObserverContext*) {
   if (f.opaque) --t.opaque_depth;
   if (f.dropout) --t.dropout_depth;
   if (!f.recorded) return;
-  TraceEvent e = std::move(f.event);
+  TraceEvent e;
+  e.name = f.name;
   e.in_dropout = t.dropout_depth > 0 || f.dropout;
-  for (const auto& v : fn.outputs())
-    e.outputs.push_back(v.isTensor() ? v.toTensor() : at::Tensor());
+  std::vector<at::Tensor> outputs;
+  for (const auto& v : fn.outputs()) outputs.push_back(v.isTensor() ? v.toTensor() : at::Tensor());
+  if (!outputs.empty() && outputs[0].defined())
+    e.mult_adds = op_mult_adds(e.name, f.args, outputs[0]);
+  for (const auto& a : f.args) e.args.push_back(t.seen(a));
+  for (const auto& a : f.list_args) e.list_args.push_back(t.seen(a));
+  for (const auto& o : outputs) e.outputs.push_back(t.seen(o));
   t.events.push_back(std::move(e));
 }
 
 // The tensors autograd keeps for an op (derivatives.yaml), with whether each is of fixed size
 // (per channel) whatever the batch.
 struct Kept {
-  at::Tensor tensor;
+  const c10::StorageImpl* storage = nullptr;
   bool fixed = false;
 };
 
 std::vector<Kept> kept_by(const TraceEvent& e) {
   std::vector<Kept> k;
   if (!e.node()) return k;  // no node, nothing kept
-  auto arg = [&](std::size_t i) { return i < e.args.size() ? e.args[i] : at::Tensor(); };
-  auto grad = [&](std::size_t i) { return i < e.args_grad.size() && e.args_grad[i]; };
-  auto out = [&](std::size_t i) { return i < e.outputs.size() ? e.outputs[i] : at::Tensor(); };
-  auto keep = [&](at::Tensor t, bool fixed = false) {
-    if (t.defined()) k.push_back({std::move(t), fixed});
+  auto arg = [&](std::size_t i) { return i < e.args.size() ? e.args[i] : TensorSeen(); };
+  auto grad = [&](std::size_t i) { return i < e.args.size() && e.args[i].requires_grad; };
+  auto out = [&](std::size_t i) { return i < e.outputs.size() ? e.outputs[i] : TensorSeen(); };
+  auto keep = [&](const TensorSeen& t, bool fixed = false) {
+    if (t.defined()) k.push_back({t.storage, fixed});
   };
   const std::string& n = e.name;
   if (n == "aten::convolution" || n == "aten::linear" || n == "aten::mm" || n == "aten::bmm" ||
@@ -363,13 +398,14 @@ LinearBytes operator-(LinearBytes a, const LinearBytes& b) {
 
 // Everything the analysis needs to know of one storage made during the forward pass.
 struct StorageUse {
-  at::Tensor tensor;          // one tensor on it (the storage's final size counts)
+  std::int64_t nbytes = 0;    // the storage's bytes (the last size seen counts)
   bool batch_shaped = false;  // seen with the batch as its first dimension
   bool fixed = false;         // kept as per-channel statistics
   LinearBytes bytes;          // set once the pass is over
   int created = 0, last_use = 0;
   int first_keeper = -1;  // the earliest op that keeps it (-1: none)
   bool integer = false, dropout = false, grad = false;
+  bool alive = false;  // still alive after the pass with only the graph holding it
 };
 
 std::int64_t max_at(const std::vector<LinearBytes>& peaks, std::int64_t batch) {
@@ -491,27 +527,30 @@ StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64
   }
   net->train(was_training);
 
+  // What outlives the pass: only autograd's graph (and the loss) hold anything now.
+  logits = at::Tensor();
   // The storages made during the pass: size, life, who keeps them.
   const auto& events = trace.events;
   const int n = static_cast<int>(events.size());
   std::unordered_map<const c10::StorageImpl*, StorageUse> uses;
-  auto note = [&](const at::Tensor& t, int i) {
-    const auto* s = storage_of(t);
+  auto note = [&](const TensorSeen& t, int i) {
+    const auto* s = t.storage;
     if (!s || outside.count(s)) return;
     // First seen as an output, or as the input of a recorded op after an unrecorded maker
     // (a custom autograd function's kernel): made here.
     auto it = uses.find(s);
     if (it == uses.end()) {
       StorageUse u;
-      u.tensor = t;
       u.created = i;
-      u.integer = !at::isFloatingType(t.scalar_type());
+      u.integer = !t.floating;
+      u.alive = trace.alive(s);
       it = uses.emplace(s, u).first;
     }
     auto& u = it->second;
+    u.nbytes = t.nbytes;
     u.last_use = std::max(u.last_use, i);
-    if (t.dim() >= 1 && t.size(0) == b0) u.batch_shaped = true;
-    if (t.requires_grad() && at::isFloatingType(t.scalar_type())) u.grad = true;
+    if (t.size0 == b0) u.batch_shaped = true;
+    if (t.requires_grad && t.floating) u.grad = true;
   };
   for (int i = 0; i < n; ++i) {
     const auto& e = events[i];
@@ -519,22 +558,44 @@ StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64
     for (const auto& t : e.list_args) note(t, i);
     for (const auto& t : e.outputs) note(t, i);
   }
+  // Who keeps what: the op kinds' rules (derivatives.yaml) say which op keeps a storage, which
+  // orders its release in the backward pass; whether it is kept at all is what survived the pass
+  // (the rules are of one LibTorch version, the survival is this one's: 1.13's mean keeps its
+  // input, later versions' do not). A survivor no rule names is kept by its first consumer with
+  // a node (else by its maker); a storage a rule names that did not survive is not kept.
   std::vector<std::vector<const c10::StorageImpl*>> first_kept(static_cast<std::size_t>(n));
+  auto mark = [&](const c10::StorageImpl* s, int i) {
+    auto& u = uses.at(s);
+    if (u.first_keeper >= 0) return;
+    u.first_keeper = i;
+    u.dropout = events[static_cast<std::size_t>(i)].in_dropout;
+    first_kept[static_cast<std::size_t>(i)].push_back(s);
+  };
   for (int i = 0; i < n; ++i) {
-    const auto& e = events[i];
-    for (const auto& k : kept_by(e)) {
-      const auto* s = storage_of(k.tensor);
-      if (!s || outside.count(s)) continue;
-      auto& u = uses.at(s);
+    for (const auto& k : kept_by(events[static_cast<std::size_t>(i)])) {
+      if (!k.storage || outside.count(k.storage)) continue;
+      auto& u = uses.at(k.storage);
+      if (!u.alive) continue;
       if (k.fixed) u.fixed = true;
-      if (u.first_keeper >= 0) continue;
-      u.first_keeper = i;
-      u.dropout = e.in_dropout;
-      first_kept[static_cast<std::size_t>(i)].push_back(s);
+      mark(k.storage, i);
     }
   }
+  const auto* loss_storage = storage_of(loss);
   for (auto& [s, u] : uses) {
-    const double bytes = static_cast<double>(u.tensor.storage().nbytes());
+    if (!u.alive || u.first_keeper >= 0 || s == loss_storage) continue;
+    int keeper = u.created;
+    for (int i = u.created + 1; i <= u.last_use && keeper == u.created; ++i) {
+      const auto& e = events[static_cast<std::size_t>(i)];
+      if (!e.node()) continue;
+      for (const auto& a : e.args)
+        if (a.storage == s) keeper = i;
+      for (const auto& a : e.list_args)
+        if (a.storage == s) keeper = i;
+    }
+    mark(s, keeper);
+  }
+  for (auto& [s, u] : uses) {
+    const double bytes = static_cast<double>(u.nbytes);
     if (u.batch_shaped && !u.fixed)
       u.bytes.per_example = bytes / static_cast<double>(b0);
     else
@@ -547,7 +608,7 @@ StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64
       prof.ops.push_back({events[static_cast<std::size_t>(i)].name, first});
   }
   // The loss stays until the backward pass starts (the logits go once log-softmax ran).
-  std::unordered_set<const c10::StorageImpl*> held{storage_of(loss)};
+  std::unordered_set<const c10::StorageImpl*> held{loss_storage};
   for (auto& [s, u] : uses) {
     const bool kept = u.first_keeper >= 0;
     if (!kept && !held.count(s)) continue;
@@ -587,19 +648,16 @@ StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64
       if (u.grad && u.created <= k && k <= u.last_use) live = live + u.bytes;
     }
     std::set<const c10::StorageImpl*> weights;
-    for (std::size_t i = 0; i < e.args.size(); ++i) {
-      const auto* s = storage_of(e.args[i]);
-      if (s && e.args_grad[i] && outside.count(s) && weights.insert(s).second)
-        live.fixed += static_cast<double>(e.args[i].storage().nbytes());
+    for (const auto& a : e.args) {
+      if (a.storage && a.requires_grad && outside.count(a.storage) &&
+          weights.insert(a.storage).second)
+        live.fixed += static_cast<double>(a.nbytes);
     }
     prof.backward_peaks.push_back(live - prof.saved);
   }
   // Multiply-adds of one example, from the recorded products (as d2l summary counts them).
   std::int64_t mult_adds = 0;
-  for (const auto& e : events) {
-    if (e.outputs.empty() || !e.outputs[0].defined()) continue;
-    mult_adds += op_mult_adds(e.name, e.args, e.outputs[0]);
-  }
+  for (const auto& e : events) mult_adds += e.mult_adds;
   prof.mult_adds = mult_adds / b0;
   return prof;
 }

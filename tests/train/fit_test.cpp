@@ -275,7 +275,10 @@ TEST(Fit, ActivationCountMatchesTheCountingAllocator) {
     const char* model;
     std::int64_t size, batch;
   };
-  for (const Case& c : {Case{"lenet", 28, 16}, Case{"bn-lenet", 28, 16}, Case{"mlp", 28, 16}}) {
+  // The scratch BN-LeNet's means keep their inputs in LibTorch 1.13 (not in 2.x): what survives
+  // the pass decides, not a table of one version.
+  for (const Case& c : {Case{"lenet", 28, 16}, Case{"bn-lenet", 28, 16},
+                        Case{"bn-lenet-scratch", 28, 16}, Case{"mlp", 28, 16}}) {
     const auto p =
         d2l::analyse_step(d2l::make_model(c.model, 1, c.size, 10), {1, c.size, c.size}, 10);
     torch::manual_seed(0);
@@ -301,6 +304,7 @@ TEST(Fit, PredictionMatchesAMeasuredStepOnTheCpu) {
   for (const Case& c :
        {Case{"lenet", 1, 28, 32, OptimizerKind::SGD}, Case{"lenet", 1, 28, 64, OptimizerKind::Adam},
         Case{"bn-lenet", 1, 28, 32, OptimizerKind::SGD},
+        Case{"bn-lenet-scratch", 1, 28, 32, OptimizerKind::SGD},
         Case{"resnet", 1, 64, 4, OptimizerKind::SGD}}) {
     OptimizerSpec opt;
     opt.kind = c.optimizer;

@@ -110,7 +110,9 @@ struct StepProfile {
 /// their operands, log-softmax its output, NLL its input and labels; views, flatten, additions and
 /// concatenation nothing. Each storage counts once (a ReLU's output that the next convolution
 /// also keeps), tensors of batch size scale with the batch, the rest (per-channel statistics) is
-/// fixed. No backward pass and no optimiser step run. Throws d2l::Error (BadInput) when the input
+/// fixed. Whether a storage is kept at all is what survived the pass (the record holds storages
+/// weakly): a survivor no rule names is kept by its first consumer (1.13's mean keeps its input).
+/// No backward pass and no optimiser step run. Throws d2l::Error (BadInput) when the input
 /// does not fit the network.
 StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64_t>& example_shape,
                          std::int64_t classes);
