@@ -12,13 +12,7 @@
 #include "fake_aws.h"
 
 using namespace d2l::cloud;
-using d2l::test::AwsEnv;
-using d2l::test::bin;
-using d2l::test::FakeAws;
-using d2l::test::kKeyId;
-using d2l::test::kSecret;
-using d2l::test::run;
-using d2l::test::RunResult;
+using namespace d2l::test;  // the fake AWS endpoint and its helpers (fake_aws.h)
 using nlohmann::json;
 
 TEST(CloudLaunch, CidrAndTokenShapes) {

@@ -13,10 +13,7 @@
 #include "fake_aws.h"
 
 using namespace d2l::cloud;
-using d2l::test::AwsEnv;
-using d2l::test::FakeAws;
-using d2l::test::TempDir;
-using d2l::test::wait_for;
+using namespace d2l::test;  // the fake AWS endpoint and its helpers (fake_aws.h)
 using nlohmann::json;
 
 namespace {

@@ -11,12 +11,7 @@
 
 #include "cloud/fake_aws.h"
 
-using d2l::test::AwsEnv;
-using d2l::test::bin;
-using d2l::test::FakeAws;
-using d2l::test::run;
-using d2l::test::RunResult;
-using d2l::test::TempDir;
+using namespace d2l::test;  // the fake AWS endpoint and its helpers (fake_aws.h)
 using nlohmann::json;
 
 namespace {
