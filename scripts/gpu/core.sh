@@ -7,35 +7,13 @@
 # the raw JSON to $OUT (default /tmp/d2l-gpu). Each step has a time limit; a failing step does not
 # stop the others.
 set -u
-OUT=${OUT:-/tmp/d2l-gpu}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log.txt") 2>&1
-section() { printf '\n==== %s (t=%ss) ====\n' "$*" "$SECONDS"; }
-PY=${PYTHON:-python3}
+source "$(dirname "$0")/common.sh"
 
-section "machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
-$PY -c 'import torch, torchvision; print("torch", torch.__version__, "cuda", torch.version.cuda, "torchvision", torchvision.__version__)'
-nproc
-
-section "data"
-mkdir -p /tmp/fm
-$PY - <<'PYEOF'
-import gzip, shutil, glob, os
-for f in glob.glob(".gpu/fashion-mnist/*.gz"):
-    with gzip.open(f) as i, open("/tmp/fm/" + os.path.basename(f)[:-3], "wb") as o:
-        shutil.copyfileobj(i, o)
-print(sorted(os.listdir("/tmp/fm")))
-PYEOF
-
-section "build against PyTorch's LibTorch"
-PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')
-timeout 120 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
-  -DD2L_THIRD_PARTY_INCLUDE="$PWD/.gpu/include" -DD2L_BUILD_TESTS=OFF -DD2L_BUILD_EXAMPLES=OFF \
-  -DD2L_WERROR=OFF > "$OUT/cmake.txt" 2>&1
-echo "cmake exit $?"; grep -E "d2l 0|CUDA|Error|error" "$OUT/cmake.txt" | head -20
-timeout 360 cmake --build build-gpu -j "$(nproc)" --target d2l_cli d2l_torch_cli loader_bench > "$OUT/build.txt" 2>&1
-echo "build exit $?"; grep -E "error|FAILED" -A3 "$OUT/build.txt" | head -30
+gpu_machine
+$PY -c 'import torchvision; print("torchvision", torchvision.__version__)'
+gpu_data
+gpu_build 360 "" d2l_cli d2l_torch_cli loader_bench
+grep -E "error|FAILED" -A3 "$OUT/build.txt" | head -30
 B=build-gpu/bin
 $B/d2l --version
 

@@ -9,11 +9,7 @@
 # failing step does not stop the others. Budget: the device tool gives a session about 15
 # minutes in all, the machine's start and this build included.
 set -u
-OUT=${OUT:-/tmp/d2l-gpu}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/log.txt") 2>&1
-section() { printf '\n==== %s (t=%ss) ====\n' "$*" "$SECONDS"; }
-PY=${PYTHON:-python3}
+source "$(dirname "$0")/common.sh"
 # One field list for every `d2l train --json` we print.
 show() {
   $PY - "$1" <<'PYEOF'
@@ -29,29 +25,10 @@ print({k: d.get(k) for k in ["model", "precision", "loss", "train_acc", "test_ac
 PYEOF
 }
 
-section "machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
-$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "bf16", torch.cuda.is_bf16_supported())'
-nproc
-
-section "data"
-mkdir -p /tmp/fm
-$PY - <<'PYEOF'
-import gzip, shutil, glob, os
-for f in glob.glob(".gpu/fashion-mnist/*.gz"):
-    with gzip.open(f) as i, open("/tmp/fm/" + os.path.basename(f)[:-3], "wb") as o:
-        shutil.copyfileobj(i, o)
-print(sorted(os.listdir("/tmp/fm")))
-PYEOF
-
-section "build against PyTorch's LibTorch"
-PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')
-timeout 120 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
-  -DD2L_THIRD_PARTY_INCLUDE="$PWD/.gpu/include" -DD2L_BUILD_TESTS=OFF -DD2L_BUILD_EXAMPLES=OFF \
-  -DD2L_BUILD_BENCH=OFF -DD2L_WERROR=OFF > "$OUT/cmake.txt" 2>&1
-echo "cmake exit $?"; grep -E "d2l 0|cuda=|Error|error" "$OUT/cmake.txt" | head -20
-timeout 420 cmake --build build-gpu -j "$(nproc)" --target d2l_cli d2l_torch_cli > "$OUT/build.txt" 2>&1
-rc=$?; echo "build exit $rc"
+gpu_machine
+gpu_data
+gpu_build 420 "-DD2L_BUILD_BENCH=OFF" d2l_cli d2l_torch_cli
+rc=$GPU_BUILD_RC
 # The CUDA-only code (graphs, events, streams) is compiled only here: show its errors in full.
 grep -E "error|FAILED" -A6 "$OUT/build.txt" | head -80
 [ $rc = 0 ] || { section "build failed: stop"; exit 1; }
