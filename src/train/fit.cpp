@@ -19,12 +19,15 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "d2l/core/atomic_file.h"
 #include "d2l/core/device.h"
 #include "d2l/core/error.h"
+#include "d2l/core/paths.h"
 #include "d2l/core/torch_error.h"
 #include "d2l/data/registry.h"
 #include "d2l/models/registry.h"
@@ -662,6 +665,212 @@ StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64
   return prof;
 }
 
+// ---- the profile store ----------------------------------------------------------------------
+namespace {
+
+std::string torch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+nlohmann::json linear_to_json(const LinearBytes& l) {
+  return nlohmann::json::array({l.fixed, l.per_example});
+}
+
+LinearBytes linear_from_json(const nlohmann::json& j) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number() || !j[1].is_number())
+    throw std::invalid_argument("a byte count is not [fixed, per_example]");
+  return {j[0].get<double>(), j[1].get<double>()};
+}
+
+std::vector<LinearBytes> linears_from_json(const nlohmann::json& j) {
+  if (!j.is_array()) throw std::invalid_argument("a list of byte counts is not a list");
+  std::vector<LinearBytes> v;
+  v.reserve(j.size());
+  for (const auto& x : j) v.push_back(linear_from_json(x));
+  return v;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string t;
+  for (auto d : shape) t += (t.empty() ? "" : "x") + std::to_string(d);
+  return t;
+}
+
+// The profile in `path`, if it is a good one for the key; nullopt (and why, in `why`) otherwise.
+std::optional<StepProfile> read_profile(const std::string& path, const std::string& model,
+                                        const std::vector<std::int64_t>& shape,
+                                        std::int64_t classes) {
+  if (!path_exists(path)) return std::nullopt;
+  try {
+    return step_profile_from_json(read_file(path), path, model, shape, classes);
+  } catch (const Error&) {
+    return std::nullopt;  // corrupt, truncated, another version: analysed again
+  }
+}
+
+}  // namespace
+
+std::string to_string(ProfileSource s) {
+  switch (s) {
+    case ProfileSource::Shipped:
+      return "shipped";
+    case ProfileSource::Cache:
+      return "cache";
+    case ProfileSource::Analysed:
+      break;
+  }
+  return "analysed";
+}
+
+std::string step_profile_file_name(const std::string& model,
+                                   const std::vector<std::int64_t>& example_shape,
+                                   std::int64_t classes) {
+  return model + "-" + shape_text(example_shape) + "-" + std::to_string(classes) + ".json";
+}
+
+std::string step_profile_to_json(const StepProfile& p, const std::string& model,
+                                 std::int64_t classes) {
+  nlohmann::json ops = nlohmann::json::array();
+  for (const auto& o : p.ops) ops.push_back({{"op", o.op}, {"saved", linear_to_json(o.saved)}});
+  auto linears = [](const std::vector<LinearBytes>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& l : v) a.push_back(linear_to_json(l));
+    return a;
+  };
+  const nlohmann::json j = {{"format", kStepProfileVersion},
+                            {"torch", torch_version()},
+                            {"d2l", D2L_VERSION},
+                            {"model", model},
+                            {"example_shape", p.example_shape},
+                            {"classes", classes},
+                            {"params", p.params},
+                            {"trainable_params", p.trainable_params},
+                            {"largest_param", p.largest_param},
+                            {"mult_adds", p.mult_adds},
+                            {"traced_batch", p.traced_batch},
+                            {"input", linear_to_json(p.input)},
+                            {"saved", linear_to_json(p.saved)},
+                            {"saved_integer", linear_to_json(p.saved_integer)},
+                            {"saved_dropout", linear_to_json(p.saved_dropout)},
+                            {"forward_peaks", linears(p.forward_peaks)},
+                            {"backward_peaks", linears(p.backward_peaks)},
+                            {"ops", ops}};
+  return j.dump(1) + "\n";
+}
+
+StepProfile step_profile_from_json(const std::string& text, const std::string& what,
+                                   const std::string& model,
+                                   const std::vector<std::int64_t>& example_shape,
+                                   std::int64_t classes) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw Error(what + ": not a JSON document (corrupt or truncated)");
+  }
+  try {
+    if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+    if (j.at("format").get<int>() != kStepProfileVersion)
+      throw std::invalid_argument("of format " + j.at("format").dump() + ", not " +
+                                  std::to_string(kStepProfileVersion));
+    if (j.at("torch").get<std::string>() != torch_version())
+      throw std::invalid_argument("made with LibTorch " + j.at("torch").get<std::string>() +
+                                  ", not " + torch_version());
+    if (j.at("d2l").get<std::string>() != D2L_VERSION)
+      throw std::invalid_argument("made by d2l " + j.at("d2l").get<std::string>() + ", not " +
+                                  D2L_VERSION);
+    if (j.at("model").get<std::string>() != model ||
+        j.at("example_shape").get<std::vector<std::int64_t>>() != example_shape ||
+        j.at("classes").get<std::int64_t>() != classes)
+      throw std::invalid_argument("the profile of another network or shape");
+    StepProfile p;
+    p.example_shape = example_shape;
+    p.params = j.at("params").get<std::int64_t>();
+    p.trainable_params = j.at("trainable_params").get<std::int64_t>();
+    p.largest_param = j.at("largest_param").get<std::int64_t>();
+    p.mult_adds = j.at("mult_adds").get<std::int64_t>();
+    p.traced_batch = j.at("traced_batch").get<std::int64_t>();
+    p.input = linear_from_json(j.at("input"));
+    p.saved = linear_from_json(j.at("saved"));
+    p.saved_integer = linear_from_json(j.at("saved_integer"));
+    p.saved_dropout = linear_from_json(j.at("saved_dropout"));
+    p.forward_peaks = linears_from_json(j.at("forward_peaks"));
+    p.backward_peaks = linears_from_json(j.at("backward_peaks"));
+    const auto& ops = j.at("ops");
+    if (!ops.is_array()) throw std::invalid_argument("ops is not a list");
+    for (const auto& o : ops)
+      p.ops.push_back({o.at("op").get<std::string>(), linear_from_json(o.at("saved"))});
+    if (p.params < 0 || p.trainable_params < 0 || p.trainable_params > p.params ||
+        p.mult_adds < 0 || p.traced_batch < 1)
+      throw std::invalid_argument("counts out of range");
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(what + ": not a step profile (" + std::string(e.what()) + ")");
+  } catch (const std::invalid_argument& e) {
+    throw Error(what + ": " + e.what());
+  }
+}
+
+std::string shipped_profile_dir() {
+  if (const char* d = std::getenv("D2L_FIT_PROFILES")) return d;
+  const std::string exe = executable_dir();
+  if (exe.empty()) return "";
+  // The build tree's bin/, or an installed libexec/d2l/.
+  for (const char* up : {"/..", "/../.."})
+    if (const std::string d = exe + up + "/share/d2l/fit-profiles"; path_exists(d)) return d;
+  return "";
+}
+
+std::string cached_profile_dir() { return cache_dir() + "/fit"; }
+
+StepProfile step_profile_for(const std::string& model, std::int64_t channels, std::int64_t size,
+                             std::int64_t classes, bool use_store, ProfileSource* source) {
+  const std::vector<std::int64_t> shape{channels, size, size};
+  const std::string name = step_profile_file_name(model, shape, classes);
+  if (use_store) {
+    if (const std::string dir = shipped_profile_dir(); !dir.empty()) {
+      if (auto p = read_profile(dir + "/" + name, model, shape, classes)) {
+        if (source) *source = ProfileSource::Shipped;
+        return *p;
+      }
+    }
+    if (auto p = read_profile(cached_profile_dir() + "/" + name, model, shape, classes)) {
+      if (source) *source = ProfileSource::Cache;
+      return *p;
+    }
+  }
+  StepProfile p = analyse_step(make_model(model, channels, size, classes), shape, classes);
+  if (source) *source = ProfileSource::Analysed;
+  if (use_store) {
+    try {
+      ensure_dir(cached_profile_dir());
+      write_file_atomic(cached_profile_dir() + "/" + name, step_profile_to_json(p, model, classes));
+    } catch (const Error&) {
+      // A cache that cannot be written costs the next call an analysis, nothing more.
+    }
+  }
+  return p;
+}
+
+int write_book_profiles(const std::string& dir) {
+  ensure_dir(dir, 0755);
+  int n = 0;
+  for (const auto& spec : model_specs()) {
+    if (spec.dataset == "synthetic") continue;  // linreg: no images
+    const auto& info = data::dataset_info(spec.dataset);
+    const std::int64_t size = spec.resize > 0 ? spec.resize : info.height;
+    const auto classes = static_cast<std::int64_t>(info.classes.size());
+    const std::vector<std::int64_t> shape{info.channels, size, size};
+    const auto p =
+        analyse_step(make_model(spec.name, info.channels, size, classes), shape, classes);
+    write_file_atomic(dir + "/" + step_profile_file_name(spec.name, shape, classes),
+                      step_profile_to_json(p, spec.name, classes), 0644);
+    ++n;
+  }
+  return n;
+}
+
 std::int64_t optimizer_transient_bytes(const StepProfile& profile, const OptimizerSpec& opt) {
   int temporaries = 0;
   if (opt.kind == OptimizerKind::SGD) {
@@ -992,13 +1201,12 @@ bool is_out_of_memory(const std::exception& e) {
 
 namespace {
 
-// The profile of a run's network, built without its weights.
+// The profile of a run's network (stored, or analysed once).
 StepProfile run_profile(const RunPlan& plan) {
   const auto& info = data::dataset_info(plan.data);
   const std::int64_t size = plan.resize > 0 ? plan.resize : info.height;
   const auto classes = static_cast<std::int64_t>(info.classes.size());
-  return analyse_step(make_model(plan.model, info.channels, size, classes),
-                      {info.channels, size, size}, classes);
+  return step_profile_for(plan.model, info.channels, size, classes);
 }
 
 std::int64_t per_process_batch(const RunPlan& plan, int world_size) {

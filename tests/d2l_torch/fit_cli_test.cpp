@@ -70,3 +70,37 @@ TEST(FitCli, OneGpuAndTheCheck) {
   EXPECT_NE(r.output.find("predicted/measured"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("estimates"), std::string::npos) << r.output;
 }
+
+// The profile store as a user meets it: the build's shipped profiles, else analysed once and
+// read from ~/.cache/d2l/fit afterwards; --no-cache analyses afresh; the answers never change.
+TEST(FitCli, ProfilesComeFromTheStoreWithTheSameAnswers) {
+  d2l::test::TempDir tmp;
+  const std::string fit = bin("d2l") + " fit resnet --batch 64 --json";
+  auto json_of = [](const d2l::test::RunResult& r) {
+    EXPECT_EQ(r.code, 0) << r.output;
+    return nlohmann::json::parse(r.output);
+  };
+  const std::string cache = "XDG_CACHE_HOME=" + tmp.str() + " ";
+  const auto first =
+      json_of(run("env D2L_FIT_PROFILES= " + cache + fit, d2l::test::Capture::StdoutOnly));
+  EXPECT_EQ(first["profile_source"], "analysed");
+  const auto second =
+      json_of(run("env D2L_FIT_PROFILES= " + cache + fit, d2l::test::Capture::StdoutOnly));
+  EXPECT_EQ(second["profile_source"], "cache");
+  const auto fresh = json_of(
+      run("env D2L_FIT_PROFILES= " + cache + fit + " --no-cache", d2l::test::Capture::StdoutOnly));
+  EXPECT_EQ(fresh["profile_source"], "analysed");
+  // The build's store (tests/CMakeLists.txt makes test_d2l_torch depend on it).
+  const auto shipped =
+      json_of(run("env -u D2L_FIT_PROFILES " + cache + fit, d2l::test::Capture::StdoutOnly));
+  EXPECT_EQ(shipped["profile_source"], "shipped");
+  for (const auto* j : {&second, &fresh, &shipped}) {
+    EXPECT_EQ((*j)["memory"], first["memory"]);
+    EXPECT_EQ((*j)["rows"], first["rows"]);
+    EXPECT_EQ((*j)["params"], first["params"]);
+  }
+  // Without a model: one line, exit 2.
+  const auto r = run(bin("d2l") + " fit");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(d2l::test::count_lines(r.output), 1) << r.output;
+}

@@ -24,10 +24,10 @@ namespace {
 
 struct FitCli {
   std::string model, data, precision = "fp32", optimizer = "sgd", gpu, instance, catalog,
-                           device = "auto";
+                           device = "auto", write_profiles;
   std::int64_t batch = 0, resize = 0, epochs = 0;
   double momentum = 0, efficiency = 0;
-  bool json = false, check = false;
+  bool json = false, check = false, no_cache = false;
   CLI::Option *batch_opt = nullptr, *resize_opt = nullptr, *epochs_opt = nullptr,
               *efficiency_opt = nullptr;
 };
@@ -132,6 +132,12 @@ void print_breakdown(const d2l::MemoryEstimate& cpu, const std::string& cpu_titl
 }
 
 int run_fit(const FitCli& c) {
+  if (!c.write_profiles.empty()) {
+    const int n = d2l::write_book_profiles(c.write_profiles);
+    std::printf("%d step profiles written to %s\n", n, c.write_profiles.c_str());
+    return 0;
+  }
+  if (c.model.empty()) throw d2l::bad_input("fit: MODEL is required (d2l fit --help)");
   const d2l::ModelSpec& spec = d2l::model_spec(c.model);
   if (spec.name == "linreg")
     throw d2l::bad_input("fit: linreg is not a network (try lenet, alexnet, resnet, ...)");
@@ -180,9 +186,10 @@ int run_fit(const FitCli& c) {
   const std::int64_t channels = info.channels;
   const auto classes = static_cast<std::int64_t>(info.classes.size());
   const std::vector<std::int64_t> example{channels, size, size};
-  // Shapes and counts only: one forward pass of 2 examples, nothing trains.
+  // Shapes and counts only: one forward pass of 2 examples, nothing trains; stored once made.
+  d2l::ProfileSource source = d2l::ProfileSource::Analysed;
   const d2l::StepProfile prof =
-      d2l::analyse_step(d2l::make_model(spec.name, channels, size, classes), example, classes);
+      d2l::step_profile_for(spec.name, channels, size, classes, !c.no_cache, &source);
 
   std::vector<d2l::FitRow> rows;
   if (gpu)
@@ -240,6 +247,7 @@ int run_fit(const FitCli& c) {
                         {"params", prof.params},
                         {"trainable_params", prof.trainable_params},
                         {"mult_adds", prof.mult_adds},
+                        {"profile_source", d2l::to_string(source)},
                         {"note", note}};
     j["profile"] = {
         {"traced_batch", prof.traced_batch},
@@ -356,8 +364,7 @@ d2l::cli::Registrar reg{
     "fit", "Before renting a GPU: memory, largest batch, epoch time and cost of a run (LibTorch)",
     [](CLI::App& cmd) {
       auto o = std::make_shared<FitCli>();
-      cmd.add_option("model", o->model, "A model of `d2l train --list` (e.g. lenet, resnet)")
-          ->required();
+      cmd.add_option("model", o->model, "A model of `d2l train --list` (e.g. lenet, resnet)");
       cmd.add_option("--data", o->data, "fashion-mnist, mnist or cifar10 (default: the model's)");
       o->batch_opt = cmd.add_option("--batch-size,--batch", o->batch,
                                     "Batch size, >= 1 (default: the book's)");
@@ -384,11 +391,18 @@ d2l::cli::Registrar reg{
       cmd.add_flag("--measure,--check", o->check,
                    "Also run 2 real training steps on --device and print the measured peak "
                    "memory beside the prediction");
-      cmd.add_flag("--json", o->json, "One JSON object (memory.predicted_bytes, params, rows)");
+      cmd.add_flag("--json", o->json,
+                   "One JSON object (memory.predicted_bytes, params, profile_source, rows)");
+      cmd.add_flag("--no-cache", o->no_cache,
+                   "Analyse the network afresh: neither read nor write a stored profile");
+      cmd.add_option("--write-profiles", o->write_profiles,
+                     "Write the profiles of every book network into DIR and stop (what the build "
+                     "does for share/d2l/fit-profiles)");
       cmd.footer(
-          "Nothing trains to predict: the network is built without filling its weights and its "
-          "activations come from the shapes of one forward pass of 2 examples and what autograd "
-          "keeps per op; GPU figures are datasheet-based estimates. See docs/fit.md.\n"
+          "Nothing trains to predict: the activations come from the shapes of one forward pass "
+          "of 2 examples and what autograd keeps; the result is stored (the build's "
+          "share/d2l/fit-profiles, then ~/.cache/d2l/fit; D2L_FIT_PROFILES names another "
+          "store). GPU figures are datasheet-based estimates. See docs/fit.md.\n"
           "Exit codes: 0 ok, 1 failure, 2 usage or bad input, 130 interrupted.");
       return [o]() { return run_fit(*o); };
     }};

@@ -117,6 +117,61 @@ struct StepProfile {
 StepProfile analyse_step(torch::nn::Sequential net, const std::vector<std::int64_t>& example_shape,
                          std::int64_t classes);
 
+/// The version of analyse_step()'s results: a stored profile of another version is analysed
+/// again. Bump it whenever a change to the analysis changes what it returns.
+inline constexpr int kStepProfileVersion = 2;
+
+/// Where step_profile_for() found a profile.
+enum class ProfileSource {
+  Shipped,   ///< the store made at build time (share/d2l/fit-profiles)
+  Cache,     ///< the user's cache (cache_dir()/fit)
+  Analysed,  ///< analyse_step() just now
+};
+
+/// "shipped", "cache" or "analysed".
+std::string to_string(ProfileSource s);
+
+/// A stored profile's name: the network, the example shape and the classes, e.g.
+/// `lenet-1x28x28-10.json`.
+std::string step_profile_file_name(const std::string& model,
+                                   const std::vector<std::int64_t>& example_shape,
+                                   std::int64_t classes);
+
+/// `profile` of network `model` with `classes` classes as a JSON document, stamped with
+/// kStepProfileVersion, the LibTorch and the d2l versions.
+std::string step_profile_to_json(const StepProfile& profile, const std::string& model,
+                                 std::int64_t classes);
+
+/// The profile stored in `text` (read from `what`, named in errors). Throws d2l::Error naming
+/// `what` and the fault when the text is not such a document, is of another format version,
+/// LibTorch or d2l version, or is not the profile of `model` for `example_shape` and `classes`.
+StepProfile step_profile_from_json(const std::string& text, const std::string& what,
+                                   const std::string& model,
+                                   const std::vector<std::int64_t>& example_shape,
+                                   std::int64_t classes);
+
+/// The folders step_profile_for() reads: `$D2L_FIT_PROFILES` (may be empty: no shipped store),
+/// else `share/d2l/fit-profiles` beside the executable's folder (the build tree's bin/) or two
+/// up (an installed libexec/d2l/), "" when neither exists; and cache_dir() + "/fit".
+std::string shipped_profile_dir();
+std::string cached_profile_dir();
+
+/// The step profile of the registry's network `model` (make_model()) for images of `channels`
+/// x `size` x `size` and `classes` classes, without analysing it again when it is stored: the
+/// shipped store first, then the user's cache; else analyse_step() on a new network, and the
+/// result is written into the cache atomically (a cache that cannot be written is passed over).
+/// A stored file that cannot be read, is corrupt or of another version is passed over (and
+/// replaced in the cache). `use_store` false: analysed, nothing read or written. `source`, when
+/// given, says where the profile came from. Throws what analyse_step() and make_model() throw.
+StepProfile step_profile_for(const std::string& model, std::int64_t channels, std::int64_t size,
+                             std::int64_t classes, bool use_store = true,
+                             ProfileSource* source = nullptr);
+
+/// Writes the profile of every network of the registry that trains on images (all but linreg),
+/// for its data set at the book's resize, into `dir` (created), atomically; returns how many.
+/// What the build runs to make the shipped store. Throws d2l::Error when `dir` cannot be written.
+int write_book_profiles(const std::string& dir);
+
 /// The optimiser step's temporaries in bytes (after the graph is freed): LibTorch's SGD makes
 /// one parameter-sized tensor for weight decay and one for Nesterov, Adam/AdamW two (the square
 /// root and its quotient) plus one for Adam's L2 weight decay; the largest parameter sets the
