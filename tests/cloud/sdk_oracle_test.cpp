@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 
+#include "d2l/cloud/iam.h"
 #include "d2l/cloud/launch.h"
 #include "d2l/cloud/prices.h"
 #include "fake_aws.h"
@@ -75,16 +77,18 @@ class CloudSdkOracle : public ::testing::Test {
                " < /dev/null");
   }
   // The body the SDK sends for `command` with `input`.
-  std::string sdk_body(const std::string& command, const json& input) const {
+  std::string sdk_body(const std::string& command, const json& input,
+                       const std::string& client = "ec2") const {
     const std::string file = env_->home() / "oracle.json";
-    std::ofstream(file) << json{{"command", command}, {"input", input}}.dump();
+    std::ofstream(file) << json{{"client", client}, {"command", command}, {"input", input}}.dump();
     const RunResult r =
         run("node '" + dir_ + "/sdk_body.js' @'" + file + "'", d2l::test::Capture::StdoutOnly);
     EXPECT_EQ(r.code, 0) << command;
     return r.output;
   }
-  void expect_same(const std::string& ours, const std::string& command, const json& input) const {
-    const auto want = params(sdk_body(command, input));
+  void expect_same(const std::string& ours, const std::string& command, const json& input,
+                   const std::string& client = "ec2") const {
+    const auto want = params(sdk_body(command, input, client));
     const auto got = params(ours);
     EXPECT_EQ(got, want) << command << ": d2l sent\n"
                          << joined(got) << "the SDK sends\n"
@@ -192,6 +196,54 @@ TEST_F(CloudSdkOracle, EveryCallMatchesTheSdk) {
   expect_same(first["DeleteSecurityGroup"], "DeleteSecurityGroup", {{"GroupId", group}});
   for (const char* action : {"StopInstances", "StartInstances", "TerminateInstances"})
     expect_same(first[action], action, {{"InstanceIds", {id}}});
+}
+
+namespace {
+
+// The value of `name` in a form body ("" when absent).
+std::string param(const std::string& body, const std::string& name) {
+  for (const auto& kv : params(body))
+    if (kv.compare(0, name.size() + 1, name + "=") == 0) return kv.substr(name.size() + 1);
+  return "";
+}
+
+}  // namespace
+
+// IAM (Query protocol, like EC2): the SageMaker notebook role's whole life, each request against
+// @aws-sdk/client-iam's for the same call. The strings we choose (the trust policy, the
+// description) are handed to the SDK as we sent them: what is compared is how the call is
+// spelled on the wire (parameter names, lists, the API version).
+TEST_F(CloudSdkOracle, IamCallsMatchTheSdk) {
+  if (!d2l::path_exists(dir_ + "/node_modules/@aws-sdk/client-iam/package.json"))
+    GTEST_SKIP() << "@aws-sdk/client-iam is missing (run `npm ci --prefix tests/cloud/fake_aws`)";
+  fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}}, {"iamRoles", json::object()}});
+  d2l::cloud::AwsClient c(d2l::cloud::Credentials{kKeyId, kSecret, "", "environment", ""},
+                          "eu-west-1");
+  const std::string name = d2l::cloud::kNotebookRoleName;
+  EXPECT_FALSE(d2l::cloud::get_role(c, name));
+  d2l::cloud::create_notebook_role(c);
+  d2l::cloud::delete_role(c, name);
+  const json st = fake_->stats();
+  EXPECT_EQ(st["rejected"], 0);  // every request signed for IAM's us-east-1 and verified
+  const std::string policy =
+      std::string("arn:aws:iam::aws:policy/") + d2l::cloud::kNotebookRolePolicy;
+  std::set<std::string> seen;
+  for (const auto& q : st["requests"]) {
+    const std::string action = q["action"], body = q.value("body", "");
+    if (!seen.insert(action).second) continue;
+    json input = {{"RoleName", name}};
+    if (action == "CreateRole") {
+      input["AssumeRolePolicyDocument"] = param(body, "AssumeRolePolicyDocument");
+      input["Description"] = param(body, "Description");
+      input["Tags"] = json::array({{{"Key", "d2l:managed"}, {"Value", "1"}}});
+    } else if (action == "AttachRolePolicy" || action == "DetachRolePolicy") {
+      input["PolicyArn"] = policy;
+    }
+    expect_same(body, action, input, "iam");
+  }
+  EXPECT_EQ(seen,
+            (std::set<std::string>{"GetRole", "CreateRole", "AttachRolePolicy",
+                                   "ListAttachedRolePolicies", "DetachRolePolicy", "DeleteRole"}));
 }
 
 namespace {

@@ -1,5 +1,6 @@
 // The test oracle for our requests: prints what AWS's own SDK sends for a call, without
-// sending it. EC2 (@aws-sdk/client-ec2, the default): the form body. The JSON-protocol clients
+// sending it. The Query-protocol clients (`ec2`: @aws-sdk/client-ec2, the default; `iam`:
+// @aws-sdk/client-iam): the form body. The JSON-protocol clients
 // (`ssm`: @aws-sdk/client-ssm, `sagemaker`: @aws-sdk/client-sagemaker, `pricing`:
 // @aws-sdk/client-pricing): a JSON object {target, contentType, body} with the X-Amz-Target
 // and Content-Type headers and the body.
@@ -15,6 +16,7 @@ const clients = {
   ssm: ['@aws-sdk/client-ssm', 'SSMClient'],
   sagemaker: ['@aws-sdk/client-sagemaker', 'SageMakerClient'],
   pricing: ['@aws-sdk/client-pricing', 'PricingClient'],
+  iam: ['@aws-sdk/client-iam', 'IAMClient'],
 };
 
 async function main() {
@@ -45,7 +47,7 @@ async function main() {
     if (request === null) throw e;
   }
   const body = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : String(request.body);
-  if (name === 'ec2') return process.stdout.write(body);
+  if (name === 'ec2' || name === 'iam') return process.stdout.write(body);
   const header = (h) => Object.entries(request.headers).find(([k]) => k.toLowerCase() === h)?.[1] ?? null;
   process.stdout.write(JSON.stringify({ target: header('x-amz-target'), contentType: header('content-type'),
                                         body }));
