@@ -697,7 +697,7 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return t;
 }
 
-// The profile in `path`, if it is a good one for the key; nullopt (and why, in `why`) otherwise.
+// The profile in `path`, if it is a good one for the key; nullopt otherwise.
 std::optional<StepProfile> read_profile(const std::string& path, const std::string& model,
                                         const std::vector<std::int64_t>& shape,
                                         std::int64_t classes) {
