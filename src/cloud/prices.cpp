@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "d2l/cloud/ec2.h"
+#include "d2l/core/duration.h"
 
 namespace d2l::cloud {
 
@@ -56,14 +57,6 @@ json parse_entry(const std::string& entry) {
   } catch (const std::exception&) {
     throw Error("aws pricing GetProducts: a PriceList entry is not JSON");
   }
-}
-
-std::string utc(std::time_t t) {
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 }  // namespace
 
@@ -173,7 +166,7 @@ std::map<std::string, std::vector<SpotPrice>> latest_spot_prices(
   for (std::size_t i = 0; i < instance_types.size(); ++i)
     params.emplace_back("InstanceType." + std::to_string(i + 1), instance_types[i]);
   params.emplace_back("ProductDescription.1", "Linux/UNIX");
-  params.emplace_back("StartTime", utc(now));
+  params.emplace_back("StartTime", format_utc_time(now));
   params.emplace_back("MaxResults", "1000");
   // The newest price per (type, zone): the history may come in any order across pages.
   std::map<std::pair<std::string, std::string>, std::pair<std::time_t, double>> newest;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "d2l/core/error.h"
 
@@ -69,6 +70,14 @@ double parse_duration(const std::string& text) {
   if (total > 100 * 366 * 86400.0)  // also keeps format_duration()'s rounding in range
     throw bad_input("duration '" + text + "': more than 100 years");
   return total;
+}
+
+std::string format_utc_time(std::time_t t) {
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace d2l

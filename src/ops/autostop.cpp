@@ -32,10 +32,7 @@ using nlohmann::json;
 
 std::string iso(double t) {
   if (t <= 0) return "never";
-  const std::time_t tt = static_cast<std::time_t>(t);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
-  return buf;
+  return format_utc_time(static_cast<std::time_t>(t));
 }
 
 bool wants(const AutostopOptions& o, const std::string& s) {

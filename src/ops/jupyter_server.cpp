@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "d2l/core/atomic_file.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/core/paths.h"
 #include "d2l/core/process.h"
@@ -153,12 +154,9 @@ ServerInfo start_server(const NotebookPaths& paths, const StartOptions& opt) {
   const int log = ::open(paths.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) throw Error(paths.log_file + ": cannot open log: " + std::strerror(errno));
   {
-    const std::time_t now = std::time(nullptr);
-    char when[64];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    std::string head = std::string("[d2l notebook ") + when + "] starting " + exe + " on " +
-                       opt.ip + ":" + std::to_string(opt.port) + ", root " + root_abs +
-                       ", config " + paths.config_file +
+    std::string head = "[d2l notebook " + format_utc_time(std::time(nullptr)) + "] starting " +
+                       exe + " on " + opt.ip + ":" + std::to_string(opt.port) + ", root " +
+                       root_abs + ", config " + paths.config_file +
                        (sec.has_password ? ", password set" : ", no password") +
                        (sec.has_tls ? ", TLS" : ", no TLS") + "\n";
     if (root_user)

@@ -8,6 +8,7 @@
 
 #include "d2l/cloud/prices.h"
 #include "d2l/core/atomic_file.h"
+#include "d2l/core/duration.h"
 #include "d2l/core/error.h"
 #include "d2l/core/paths.h"
 
@@ -18,14 +19,6 @@ namespace {
 std::string number(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-std::string utc(std::time_t t) {
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 
@@ -88,7 +81,7 @@ PriceUpdateResult update_catalog(cloud::AwsClient& client, const std::string& re
   PriceUpdateResult result;
   result.path = path;
   result.region = region;
-  result.fetched_at = utc(now);
+  result.fetched_at = format_utc_time(now);
   // Everything is fetched before anything is written: a failure leaves the file as it was.
   std::vector<std::string> priced;
   for (const auto& type : update_instance_types()) {

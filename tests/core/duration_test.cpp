@@ -10,6 +10,7 @@
 #include "d2l/core/error.h"
 
 using d2l::format_duration;
+using d2l::format_utc_time;
 using d2l::parse_duration;
 
 TEST(FormatDuration, EachRange) {
@@ -55,4 +56,10 @@ TEST(ParseDuration, RejectsGarbageNamingIt) {
 TEST(ParseDuration, RoundTripsThroughFormat) {
   EXPECT_EQ(format_duration(parse_duration("1h30m")), "1h30m");
   EXPECT_EQ(format_duration(parse_duration("2d")), "2d00h");
+}
+
+TEST(FormatUtcTime, Iso8601InUtcToTheSecond) {
+  EXPECT_EQ(format_utc_time(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_utc_time(365L * 86400), "1971-01-01T00:00:00Z");
+  EXPECT_EQ(format_utc_time(951868799), "2000-02-29T23:59:59Z") << "a leap day's last second";
 }
