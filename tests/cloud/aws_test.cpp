@@ -237,13 +237,12 @@ TEST(CloudErrors, AdviceForTheCommonCodes) {
   EXPECT_FALSE(is_retryable("InsufficientInstanceCapacity", 500));
 }
 
-class CloudFake : public ::testing::Test {
+class CloudFake : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for();
   }
   Credentials creds(const std::string& secret = kSecret) const {
     Credentials c;
@@ -252,13 +251,7 @@ class CloudFake : public ::testing::Test {
     c.source = "test";
     return c;
   }
-  void state(json extra = json::object()) const {
-    json s = {{"keys", {{kKeyId, {{"secret", kSecret}}}}}};
-    s.update(extra);
-    fake_->set_state(s);
-  }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
+  void state(json extra = json::object()) const { set_state(extra); }
 };
 
 TEST_F(CloudFake, SignedQueryIsAcceptedAndAWrongSecretIsRejected) {

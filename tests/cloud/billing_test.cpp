@@ -37,27 +37,16 @@ TEST(CloudBilling, BudgetChecks) {
 }
 
 namespace {
-class CloudBudgetCli : public ::testing::Test {
+class CloudBudgetCli : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());
-    env_->set("AWS_REGION", "eu-west-1");  // Budgets and Cost Explorer are still us-east-1's
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
-    fake_->set_state(
-        {{"keys", {{kKeyId, {{"secret", kSecret}}}}}, {"spend", 42.5}, {"forecast", 130}});
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for();
+    sign_in("eu-west-1");  // Budgets and Cost Explorer are still us-east-1's
+    set_state({{"spend", 42.5}, {"forecast", 130}});
   }
-  RunResult d2l(const std::string& args) const {
-    RunResult r = run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cost budget " + args +
-                      " < /dev/null");
-    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << r.output;
-    return r;
-  }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
+  RunResult d2l(const std::string& args) const { return run_d2l("cost budget " + args); }
 };
 }  // namespace
 

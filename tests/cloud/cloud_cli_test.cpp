@@ -13,47 +13,38 @@ using nlohmann::json;
 
 namespace {
 
-class CloudCli : public ::testing::Test {
+class CloudCli : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL_EC2", fake_->url());
-    env_->set("AWS_REGION", "us-east-1");
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for({"AWS_ENDPOINT_URL_EC2"});
+    sign_in();
     reset();
   }
   void reset(json faults = json::array()) const {
-    fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}},
-                      {"faults", faults},
-                      {"instances",
-                       {{{"id", "i-0aaa"},
-                         {"type", "t3.medium"},
-                         {"state", "running"},
-                         {"launchTime", aws_time_ago(7200)},
-                         {"publicIp", "198.51.100.7"},
-                         {"tags", {{"d2l:managed", "1"}, {"Name", "train1"}}}},
-                        {{"id", "i-0bbb"},
-                         {"type", "m5.xlarge"},
-                         {"state", "running"},
-                         {"launchTime", aws_time_ago(3600)},
-                         {"tags", {{"d2l:managed", "1"}, {"Name", "train2"}}}},
-                        {{"id", "i-0ccc"},
-                         {"type", "m5.large"},
-                         {"state", "running"},
-                         {"launchTime", aws_time_ago(60)},
-                         {"tags", {{"Name", "someone-elses"}}}}}}});
+    set_state({{"faults", faults},
+               {"instances",
+                {{{"id", "i-0aaa"},
+                  {"type", "t3.medium"},
+                  {"state", "running"},
+                  {"launchTime", aws_time_ago(7200)},
+                  {"publicIp", "198.51.100.7"},
+                  {"tags", {{"d2l:managed", "1"}, {"Name", "train1"}}}},
+                 {{"id", "i-0bbb"},
+                  {"type", "m5.xlarge"},
+                  {"state", "running"},
+                  {"launchTime", aws_time_ago(3600)},
+                  {"tags", {{"d2l:managed", "1"}, {"Name", "train2"}}}},
+                 {{"id", "i-0ccc"},
+                  {"type", "m5.large"},
+                  {"state", "running"},
+                  {"launchTime", aws_time_ago(60)},
+                  {"tags", {{"Name", "someone-elses"}}}}}}});
   }
   // Runs `d2l cloud ARGS` with exactly this test's environment and `input` on stdin.
   RunResult d2l(const std::string& args, const std::string& input = "") const {
-    const std::string in_file = env_->home() / "stdin.txt";
-    std::ofstream(in_file) << input;
-    RunResult r = run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud " + args + " < '" +
-                      in_file + "'");
-    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << "the secret was printed:\n" << r.output;
-    return r;
+    return run_d2l("cloud " + args, input);
   }
   std::string state_of(const std::string& id) const {
     const json stats = fake_->stats();  // kept alive: the loop walks into it
@@ -61,8 +52,6 @@ class CloudCli : public ::testing::Test {
       if (i["id"] == id) return i["state"];
     return "";
   }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
 };
 
 }  // namespace

@@ -90,50 +90,46 @@ TEST(CloudEc2, FindByIdOrName) {
   EXPECT_THROW(find_instance(all, "nope"), d2l::Error);
 }
 
-class CloudEc2Fake : public ::testing::Test {
+class CloudEc2Fake : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL_EC2", fake_->url());
-    fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}},
-                      {"pageSize", 2},
-                      {"instances",
-                       {{{"id", "i-0aaa"},
-                         {"type", "t3.medium"},
-                         {"state", "running"},
-                         {"launchTime", aws_time_ago(7200)},
-                         {"publicIp", "198.51.100.7"},
-                         {"spot", true},
-                         {"tags", {{"d2l:managed", "1"}, {"Name", "train1"}}}},
-                        {{"id", "i-0bbb"},
-                         {"type", "m5.xlarge"},
-                         {"state", "stopped"},
-                         {"launchTime", aws_time_ago(86400)},
-                         {"reason", "User initiated (2026-11-30 10:00:00 GMT)"},
-                         {"keyName", "d2l-us-east-1"},
-                         {"volumes",
-                          {{{"id", "vol-0b1"}, {"size", 100}, {"type", "gp3"}},
-                           {{"id", "vol-0b2"}, {"size", 500}, {"type", "st1"}}}},
-                         {"tags", {{"d2l:managed", "1"}}}},
-                        {{"id", "i-0ccc"},
-                         {"type", "m5.large"},
-                         {"state", "running"},
-                         {"launchTime", aws_time_ago(60)},
-                         {"tags", {{"Name", "someone-elses"}}}},
-                        {{"id", "i-0ddd"},
-                         {"type", "m5.large"},
-                         {"state", "terminated"},
-                         {"launchTime", aws_time_ago(60)},
-                         {"tags", {{"d2l:managed", "1"}}}}}}});
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for({"AWS_ENDPOINT_URL_EC2"});
+    set_state({{"pageSize", 2},
+               {"instances",
+                {{{"id", "i-0aaa"},
+                  {"type", "t3.medium"},
+                  {"state", "running"},
+                  {"launchTime", aws_time_ago(7200)},
+                  {"publicIp", "198.51.100.7"},
+                  {"spot", true},
+                  {"tags", {{"d2l:managed", "1"}, {"Name", "train1"}}}},
+                 {{"id", "i-0bbb"},
+                  {"type", "m5.xlarge"},
+                  {"state", "stopped"},
+                  {"launchTime", aws_time_ago(86400)},
+                  {"reason", "User initiated (2026-11-30 10:00:00 GMT)"},
+                  {"keyName", "d2l-us-east-1"},
+                  {"volumes",
+                   {{{"id", "vol-0b1"}, {"size", 100}, {"type", "gp3"}},
+                    {{"id", "vol-0b2"}, {"size", 500}, {"type", "st1"}}}},
+                  {"tags", {{"d2l:managed", "1"}}}},
+                 {{"id", "i-0ccc"},
+                  {"type", "m5.large"},
+                  {"state", "running"},
+                  {"launchTime", aws_time_ago(60)},
+                  {"tags", {{"Name", "someone-elses"}}}},
+                 {{"id", "i-0ddd"},
+                  {"type", "m5.large"},
+                  {"state", "terminated"},
+                  {"launchTime", aws_time_ago(60)},
+                  {"tags", {{"d2l:managed", "1"}}}}}}});
     d2l::cloud::Credentials c;
     c.access_key_id = kKeyId;
     c.secret_access_key = kSecret;
     client_ = std::make_unique<AwsClient>(c, "us-east-1");
   }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
   std::unique_ptr<AwsClient> client_;
 };
 

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <initializer_list>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -166,5 +168,56 @@ inline std::string aws_time_ago(long seconds_ago) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
   return buf;
 }
+
+/// The fixture the cloud tests share: it skips, with the reason, where the fake cannot run, and
+/// gives each test a clean AWS environment (`env_`) and its own fake endpoint (`fake_`). A
+/// derived SetUp calls `FakeAwsTest::SetUp()` first and returns when `IsSkipped()`; then it says
+/// which endpoint variables lead to the fake (`use_fake_for`), whether the test keys are in the
+/// environment (`sign_in`), and what the fake holds (`set_state`).
+class FakeAwsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
+    env_ = std::make_unique<AwsEnv>();
+    fake_ = std::make_unique<FakeAws>();
+  }
+  /// Points these endpoint variables at the fake (by default every service, through
+  /// AWS_ENDPOINT_URL).
+  void use_fake_for(std::initializer_list<const char*> variables = {"AWS_ENDPOINT_URL"}) const {
+    for (const char* v : variables) env_->set(v, fake_->url());
+  }
+  /// Puts the test keys in the environment, and `region` unless it is empty.
+  void sign_in(const std::string& region = "us-east-1") const {
+    if (!region.empty()) env_->set("AWS_REGION", region);
+    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
+    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
+  }
+  /// Replaces the fake's state with one that knows the test keys, plus `extra`'s members.
+  void set_state(const nlohmann::json& extra = nlohmann::json::object()) const {
+    nlohmann::json s = {{"keys", {{kKeyId, {{"secret", kSecret}}}}}};
+    if (extra.is_object()) s.update(extra);
+    fake_->set_state(s);
+  }
+  /// How many times the fake was asked for `action` (retries included).
+  int calls(const std::string& action) const {
+    const nlohmann::json st = fake_->stats();
+    return st["attempts"].contains(action) ? st["attempts"][action].get<int>() : 0;
+  }
+  /// Runs `d2l ARGS` with exactly this test's environment, `input` on its standard input, under
+  /// a timeout, and checks that the secret key is nowhere in what it printed.
+  RunResult run_d2l(const std::string& args, const std::string& input = "",
+                    Capture what = Capture::StdoutAndStderr, int timeout_s = 60) const {
+    const std::string in_file = env_->home() / "stdin.txt";
+    std::ofstream(in_file) << input;
+    RunResult r = run(env_->env_prefix() + " timeout " + std::to_string(timeout_s) + " " +
+                          bin("d2l") + " " + args + " < '" + in_file + "'",
+                      what);
+    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << "the secret was printed:\n" << r.output;
+    return r;
+  }
+
+  std::unique_ptr<AwsEnv> env_;
+  std::unique_ptr<FakeAws> fake_;
+};
 
 }  // namespace d2l::test

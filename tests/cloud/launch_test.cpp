@@ -34,37 +34,26 @@ TEST(CloudLaunch, CidrAndTokenShapes) {
 
 namespace {
 
-class CloudLaunchCli : public ::testing::Test {
+class CloudLaunchCli : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());
-    env_->set("AWS_REGION", "us-east-1");
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for();
+    sign_in();
     reset();
   }
   void reset(json extra = json::object()) const {
-    json s = {{"keys", {{kKeyId, {{"secret", kSecret}}}}},
-              {"parameters", {{kDefaultAmiParameter, "ami-0dlami"}}}};
+    json s = {{"parameters", {{kDefaultAmiParameter, "ami-0dlami"}}}};
     s.update(extra);
-    fake_->set_state(s);
+    set_state(s);
   }
   RunResult d2l(const std::string& args, const std::string& input = "") const {
-    const std::string in_file = env_->home() / "stdin.txt";
-    std::ofstream(in_file) << input;
-    RunResult r = run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud " + args + " < '" +
-                      in_file + "'");
-    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << r.output;
-    return r;
+    return run_d2l("cloud " + args, input);
   }
   std::string key_file(const std::string& name = "d2l-us-east-1") const {
     return env_->home() / (".ssh/" + name + ".pem");
   }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
 };
 
 }  // namespace

@@ -37,43 +37,29 @@ json notebook(const std::string& name, const std::string& status, const std::str
           {"Url", name + ".notebook.us-east-1.sagemaker.aws"}};
 }
 
-class NotebookRole : public ::testing::Test {
+class NotebookRole : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());  // SageMaker and IAM alike
-    env_->set("AWS_REGION", "eu-west-1");         // IAM is still signed for us-east-1
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for();        // SageMaker and IAM alike
+    sign_in("eu-west-1");  // IAM is still signed for us-east-1
     state({});
   }
   void state(json extra) {
-    json s = {{"keys", {{kKeyId, {{"secret", kSecret}}}}}, {"iamRoles", json::object()}};
+    json s = {{"iamRoles", json::object()}};
     if (extra.is_object()) s.update(extra);
-    fake_->set_state(s);
+    set_state(s);
   }
   json roles() const {
     return json::parse(d2l::HttpClient().get_json(fake_->url() + "/_fake/iam").body);
   }
-  int calls(const std::string& action) const {
-    const json st = fake_->stats();
-    return st["attempts"].contains(action) ? st["attempts"][action].get<int>() : 0;
-  }
   RunResult d2l(const std::string& args, const std::string& input = "") const {
-    const std::string in_file = env_->home() / "stdin.txt";
-    std::ofstream(in_file) << input;
-    RunResult r = run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud notebook " + args +
-                      " < '" + in_file + "'");
-    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << r.output;
-    return r;
+    return run_d2l("cloud notebook " + args, input);
   }
   AwsClient client() const {
     return AwsClient(Credentials{kKeyId, kSecret, "", "environment", ""}, "eu-west-1");
   }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
 };
 
 }  // namespace

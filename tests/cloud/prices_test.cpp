@@ -127,38 +127,30 @@ double fake_price(const std::string& type) {
   return 0.25 + 0.125 * static_cast<double>(at);
 }
 
-class CostUpdateCli : public ::testing::Test {
+class CostUpdateCli : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for();
+    sign_in("");
   }
   void reset(json extra = json::object()) const {
-    json state = {{"keys", {{kKeyId, {{"secret", kSecret}}}}},
-                  {"products", products("eu-west-1")},
+    json state = {{"products", products("eu-west-1")},
                   {"spotPrices",
                    {{"g5.xlarge",
                      {{{"zone", "eu-west-1b"}, {"price", "0.4100"}},
                       {{"zone", "eu-west-1a"}, {"price", "0.3900"}},
                       {{"zone", "eu-west-1a"}, {"price", "0.9999"}}}},  // older: left out
                     {"p5.48xlarge", {{{"zone", "eu-west-1c"}, {"price", "31.5000"}}}}}}};
-    for (const auto& [k, v] : extra.items()) state[k] = v;
-    fake_->set_state(state);
+    state.update(extra);
+    set_state(state);
   }
   RunResult d2l(const std::string& args,
                 d2l::test::Capture what = d2l::test::Capture::StdoutAndStderr) const {
-    RunResult r =
-        run(env_->env_prefix() + " timeout 120 " + bin("d2l") + " " + args + " < /dev/null", what);
-    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << r.output;
-    return r;
+    return run_d2l(args, "", what, 120);
   }
   std::string catalogue_file() const { return env_->home().str() + "/.config/d2l/catalog-aws.csv"; }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
 };
 
 }  // namespace

@@ -31,29 +31,19 @@ TEST(CloudSageMaker, Base64AndNames) {
 
 namespace {
 
-class CloudNotebookCli : public ::testing::Test {
+class CloudNotebookCli : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL_SAGEMAKER", fake_->url());
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for({"AWS_ENDPOINT_URL_SAGEMAKER"});
     env_->set("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:9");  // not used: nothing listens
-    env_->set("AWS_REGION", "us-east-1");
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
-    fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}}});
+    sign_in();
+    set_state();
   }
   RunResult d2l(const std::string& args, const std::string& input = "") const {
-    const std::string in_file = env_->home() / "stdin.txt";
-    std::ofstream(in_file) << input;
-    RunResult r = run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud notebook " + args +
-                      " < '" + in_file + "'");
-    EXPECT_EQ(r.output.find(kSecret), std::string::npos) << r.output;
-    return r;
+    return run_d2l("cloud notebook " + args, input);
   }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
 };
 
 const char* kRole = "arn:aws:iam::123456789012:role/d2l-sagemaker";

@@ -57,25 +57,18 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
-class CloudSdkOracle : public ::testing::Test {
+class CloudSdkOracle : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
     if (!d2l::path_exists(dir_ + "/node_modules/@aws-sdk/client-ec2/package.json"))
       GTEST_SKIP() << "@aws-sdk/client-ec2 is missing (run `npm ci --prefix tests/cloud/fake_aws`)";
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());
-    env_->set("AWS_REGION", "us-east-1");
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
-    fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}},
-                      {"parameters", {{d2l::cloud::kDefaultAmiParameter, "ami-0dlami"}}}});
+    use_fake_for();
+    sign_in();
+    set_state({{"parameters", {{d2l::cloud::kDefaultAmiParameter, "ami-0dlami"}}}});
   }
-  RunResult d2l(const std::string& args) const {
-    return run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud " + args +
-               " < /dev/null");
-  }
+  RunResult d2l(const std::string& args) const { return run_d2l("cloud " + args); }
   // The body the SDK sends for `command` with `input`.
   std::string sdk_body(const std::string& command, const json& input,
                        const std::string& client = "ec2") const {
@@ -95,8 +88,6 @@ class CloudSdkOracle : public ::testing::Test {
                          << joined(want);
   }
   std::string dir_ = std::string(D2L_SOURCE_DIR) + "/tests/cloud/fake_aws";
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
 };
 
 }  // namespace

@@ -110,25 +110,16 @@ TEST_F(IdleCheck, EachBusySignalResetsTheIdleTime) {
 }
 
 namespace {
-class CloudAutostopCli : public ::testing::Test {
+class CloudAutostopCli : public FakeAwsTest {
  protected:
   void SetUp() override {
-    if (const auto why = FakeAws::skip_reason(); !why.empty()) GTEST_SKIP() << why;
-    env_ = std::make_unique<AwsEnv>();
-    fake_ = std::make_unique<FakeAws>();
-    env_->set("AWS_ENDPOINT_URL", fake_->url());
-    env_->set("AWS_REGION", "us-east-1");
-    env_->set("AWS_ACCESS_KEY_ID", kKeyId);
-    env_->set("AWS_SECRET_ACCESS_KEY", kSecret);
-    fake_->set_state({{"keys", {{kKeyId, {{"secret", kSecret}}}}},
-                      {"parameters", {{kDefaultAmiParameter, "ami-0dlami"}}}});
+    FakeAwsTest::SetUp();
+    if (IsSkipped()) return;
+    use_fake_for();
+    sign_in();
+    set_state({{"parameters", {{kDefaultAmiParameter, "ami-0dlami"}}}});
   }
-  RunResult d2l(const std::string& args) const {
-    return run(env_->env_prefix() + " timeout 60 " + bin("d2l") + " cloud " + args +
-               " < /dev/null");
-  }
-  std::unique_ptr<AwsEnv> env_;
-  std::unique_ptr<FakeAws> fake_;
+  RunResult d2l(const std::string& args) const { return run_d2l("cloud " + args); }
 };
 }  // namespace
 
